@@ -1,0 +1,2 @@
+//! `chat-server`: placeholder until the REST and Socket.IO issues land.
+fn main() {}
