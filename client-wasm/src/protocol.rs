@@ -1,0 +1,433 @@
+//! The Engine.IO v4 / Socket.IO v5 text codec, WebSocket transport only, namespace `/`.
+//!
+//! One WebSocket text frame is one Engine.IO packet: a type digit and a payload.
+//! Engine.IO `4` (message) carries a Socket.IO packet: a type digit, an optional ack id,
+//! and JSON. Examples: `0{"sid":…,"pingInterval":25000,…}` (open), `2` (ping), `3` (pong),
+//! `40{"token":…}` (CONNECT with auth), `40{"sid":…}` (CONNECT ack),
+//! `44{"message":…}` (CONNECT_ERROR), `42["message:new",{…}]` (EVENT),
+//! `425["message:send",3,{…}]` (EVENT asking for ack 5), `435[{…}]` (ACK 5), `41`
+//! (DISCONNECT), `1` (close).
+//!
+//! [`decode`] parses, never panics, and returns a [`DecodeError`] for anything it does
+//! not understand; [`Packet::encode`] writes. Both directions are here so the test
+//! server speaks the same codec (the real server uses socketioxide's).
+//! Binary packets (`45`, `46`) and other namespaces are refused: this product sends none.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// One Engine.IO packet, as one WebSocket text frame.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Packet {
+    /// `0`: the server's handshake.
+    Open(OpenPacket),
+    /// `1`: the transport is closing.
+    Close,
+    /// `2`: heartbeat from the server (Engine.IO v4: the server pings); may carry data.
+    Ping(String),
+    /// `3`: the answer to a ping, echoing its data.
+    Pong(String),
+    /// `6`: nothing.
+    Noop,
+    /// `4`: a Socket.IO packet.
+    Message(SocketPacket),
+}
+
+/// The Engine.IO open packet's JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenPacket {
+    pub sid: String,
+    #[serde(default)]
+    pub upgrades: Vec<String>,
+    /// How often the server pings, in milliseconds.
+    pub ping_interval: u64,
+    /// How long the server waits for a pong, in milliseconds.
+    pub ping_timeout: u64,
+    /// Largest frame the server accepts, in bytes.
+    #[serde(default = "default_max_payload")]
+    pub max_payload: u64,
+}
+
+fn default_max_payload() -> u64 {
+    1_000_000
+}
+
+/// An ack id: the number between a Socket.IO type digit and its JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AckId(pub u64);
+
+/// A Socket.IO v5 packet on namespace `/`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SocketPacket {
+    /// `0`: CONNECT. Client → server carries the auth payload, server → client `{"sid"}`.
+    Connect(Option<Value>),
+    /// `1`: DISCONNECT.
+    Disconnect,
+    /// `2`: EVENT `[name, ...args]`, asking for an ack when `ack` is set.
+    Event {
+        ack: Option<AckId>,
+        name: String,
+        args: Vec<Value>,
+    },
+    /// `3`: ACK of the event that carried `id`.
+    Ack { id: AckId, args: Vec<Value> },
+    /// `4`: CONNECT_ERROR `{"message"}`.
+    ConnectError { message: String },
+}
+
+/// Why a frame could not be decoded. The engine logs it and ignores the frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// An empty frame.
+    Empty,
+    /// A first character that is no Engine.IO packet type.
+    UnknownEngineType(char),
+    /// A Socket.IO type digit that is not 0–6, or nothing after `4`.
+    UnknownSocketType(Option<char>),
+    /// `45`/`46`: binary attachments, which this product never sends.
+    Binary,
+    /// A namespace other than `/`.
+    Namespace(String),
+    /// An ack id that is not a number, or too large.
+    BadAckId,
+    /// A packet that needs an ack id has none.
+    MissingAckId,
+    /// The payload is not the JSON its packet type needs.
+    BadPayload(&'static str),
+    /// Engine.IO `5` (upgrade): never valid on a WebSocket-only connection.
+    Upgrade,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Empty => f.write_str("empty frame"),
+            DecodeError::UnknownEngineType(c) => write!(f, "unknown Engine.IO type {c:?}"),
+            DecodeError::UnknownSocketType(c) => write!(f, "unknown Socket.IO type {c:?}"),
+            DecodeError::Binary => f.write_str("binary Socket.IO packets are not supported"),
+            DecodeError::Namespace(ns) => write!(f, "unsupported namespace {ns:?}"),
+            DecodeError::BadAckId => f.write_str("malformed ack id"),
+            DecodeError::MissingAckId => f.write_str("ack without an id"),
+            DecodeError::BadPayload(what) => write!(f, "bad payload: {what}"),
+            DecodeError::Upgrade => f.write_str("unexpected upgrade packet"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Parses one WebSocket text frame.
+pub fn decode(frame: &str) -> Result<Packet, DecodeError> {
+    let mut chars = frame.chars();
+    let kind = chars.next().ok_or(DecodeError::Empty)?;
+    let rest = chars.as_str();
+    match kind {
+        '0' => serde_json::from_str(rest)
+            .map(Packet::Open)
+            .map_err(|_| DecodeError::BadPayload("open packet")),
+        '1' => Ok(Packet::Close),
+        '2' => Ok(Packet::Ping(rest.to_owned())),
+        '3' => Ok(Packet::Pong(rest.to_owned())),
+        '4' => decode_socket(rest).map(Packet::Message),
+        '5' => Err(DecodeError::Upgrade),
+        '6' => Ok(Packet::Noop),
+        other => Err(DecodeError::UnknownEngineType(other)),
+    }
+}
+
+impl Packet {
+    /// Writes the packet as one WebSocket text frame.
+    pub fn encode(&self) -> String {
+        match self {
+            Packet::Open(open) => {
+                // Serialising a struct of strings and numbers cannot fail.
+                format!("0{}", serde_json::to_string(open).unwrap_or_default())
+            }
+            Packet::Close => "1".to_owned(),
+            Packet::Ping(data) => format!("2{data}"),
+            Packet::Pong(data) => format!("3{data}"),
+            Packet::Noop => "6".to_owned(),
+            Packet::Message(packet) => packet.encode(),
+        }
+    }
+}
+
+impl SocketPacket {
+    /// Writes the packet with its Engine.IO `4` prefix.
+    pub fn encode(&self) -> String {
+        match self {
+            SocketPacket::Connect(None) => "40".to_owned(),
+            SocketPacket::Connect(Some(auth)) => format!("40{auth}"),
+            SocketPacket::Disconnect => "41".to_owned(),
+            SocketPacket::Event { ack, name, args } => {
+                let mut array = Vec::with_capacity(args.len() + 1);
+                array.push(Value::String(name.clone()));
+                array.extend(args.iter().cloned());
+                let id = ack.map(|id| id.0.to_string()).unwrap_or_default();
+                format!("42{id}{}", Value::Array(array))
+            }
+            SocketPacket::Ack { id, args } => {
+                format!("43{}{}", id.0, Value::Array(args.clone()))
+            }
+            SocketPacket::ConnectError { message } => {
+                format!("44{}", serde_json::json!({ "message": message }))
+            }
+        }
+    }
+}
+
+/// Encodes an event with arguments, as the engine emits them.
+pub fn encode_event(ack: Option<AckId>, name: &str, args: Vec<Value>) -> String {
+    SocketPacket::Event {
+        ack,
+        name: name.to_owned(),
+        args,
+    }
+    .encode()
+}
+
+fn decode_socket(body: &str) -> Result<SocketPacket, DecodeError> {
+    let mut chars = body.chars();
+    let kind = chars.next();
+    let mut rest = chars.as_str();
+    match kind {
+        Some('0'..='4') => {}
+        Some('5' | '6') => return Err(DecodeError::Binary),
+        other => return Err(DecodeError::UnknownSocketType(other)),
+    }
+    if let Some(after_slash) = rest.strip_prefix('/') {
+        // `/ns,` prefix; `/` alone (written as `/,`) is the default namespace.
+        let end = after_slash.find(',').unwrap_or(after_slash.len());
+        let namespace = &after_slash[..end];
+        if !namespace.is_empty() {
+            return Err(DecodeError::Namespace(format!("/{namespace}")));
+        }
+        rest = after_slash.get(end + 1..).unwrap_or("");
+    }
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (id, json) = rest.split_at(digits);
+    let ack = if id.is_empty() {
+        None
+    } else {
+        Some(AckId(id.parse().map_err(|_| DecodeError::BadAckId)?))
+    };
+    match kind {
+        Some('0') => {
+            if ack.is_some() {
+                return Err(DecodeError::BadAckId);
+            }
+            if json.is_empty() {
+                return Ok(SocketPacket::Connect(None));
+            }
+            let value: Value = serde_json::from_str(json)
+                .map_err(|_| DecodeError::BadPayload("connect payload"))?;
+            if !value.is_object() {
+                return Err(DecodeError::BadPayload("connect payload"));
+            }
+            Ok(SocketPacket::Connect(Some(value)))
+        }
+        Some('1') => Ok(SocketPacket::Disconnect),
+        Some('2') => {
+            let mut args = json_array(json, "event arguments")?;
+            if args.is_empty() {
+                return Err(DecodeError::BadPayload("event without a name"));
+            }
+            let Value::String(name) = args.remove(0) else {
+                return Err(DecodeError::BadPayload("event name"));
+            };
+            Ok(SocketPacket::Event { ack, name, args })
+        }
+        Some('3') => {
+            let id = ack.ok_or(DecodeError::MissingAckId)?;
+            let args = json_array(json, "ack arguments")?;
+            Ok(SocketPacket::Ack { id, args })
+        }
+        _ => {
+            #[derive(Deserialize)]
+            struct ConnectError {
+                message: String,
+            }
+            let error: ConnectError =
+                serde_json::from_str(json).map_err(|_| DecodeError::BadPayload("connect error"))?;
+            Ok(SocketPacket::ConnectError {
+                message: error.message,
+            })
+        }
+    }
+}
+
+fn json_array(json: &str, what: &'static str) -> Result<Vec<Value>, DecodeError> {
+    match serde_json::from_str(json) {
+        Ok(Value::Array(items)) => Ok(items),
+        _ => Err(DecodeError::BadPayload(what)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn event(ack: Option<u64>, name: &str, args: Vec<Value>) -> Packet {
+        Packet::Message(SocketPacket::Event {
+            ack: ack.map(AckId),
+            name: name.into(),
+            args,
+        })
+    }
+
+    #[test]
+    fn decodes_the_open_packet() {
+        let frame = r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+        let Ok(Packet::Open(open)) = decode(frame) else {
+            panic!("not an open packet")
+        };
+        assert_eq!(open.sid, "abc");
+        assert_eq!(open.ping_interval, 25000);
+        assert_eq!(open.ping_timeout, 20000);
+        assert_eq!(open.max_payload, 1_000_000);
+        assert_eq!(
+            decode(&Packet::Open(open.clone()).encode()),
+            Ok(Packet::Open(open))
+        );
+    }
+
+    #[test]
+    fn decodes_engine_control_packets() {
+        assert_eq!(decode("1"), Ok(Packet::Close));
+        assert_eq!(decode("2"), Ok(Packet::Ping(String::new())));
+        assert_eq!(decode("2probe"), Ok(Packet::Ping("probe".into())));
+        assert_eq!(decode("3"), Ok(Packet::Pong(String::new())));
+        assert_eq!(decode("6"), Ok(Packet::Noop));
+        assert_eq!(Packet::Pong(String::new()).encode(), "3");
+    }
+
+    #[test]
+    fn encodes_connect_with_the_auth_payload_and_decodes_its_ack() {
+        let connect = SocketPacket::Connect(Some(json!({"token": "t"})));
+        assert_eq!(connect.encode(), r#"40{"token":"t"}"#);
+        assert_eq!(
+            decode(r#"40{"sid":"x1"}"#),
+            Ok(Packet::Message(SocketPacket::Connect(Some(
+                json!({"sid": "x1"})
+            ))))
+        );
+        assert_eq!(
+            decode("40"),
+            Ok(Packet::Message(SocketPacket::Connect(None)))
+        );
+        assert_eq!(
+            decode(r#"4/,{"sid":"x"}"#),
+            Err(DecodeError::UnknownSocketType(Some('/')))
+        );
+    }
+
+    #[test]
+    fn decodes_connect_error_disconnect_and_acks() {
+        assert_eq!(
+            decode(r#"44{"message":"Invalid or expired token"}"#),
+            Ok(Packet::Message(SocketPacket::ConnectError {
+                message: "Invalid or expired token".into()
+            }))
+        );
+        assert_eq!(decode("41"), Ok(Packet::Message(SocketPacket::Disconnect)));
+        assert_eq!(
+            decode(r#"4312[{"success":true}]"#),
+            Ok(Packet::Message(SocketPacket::Ack {
+                id: AckId(12),
+                args: vec![json!({"success": true})]
+            }))
+        );
+    }
+
+    #[test]
+    fn decodes_events_with_and_without_ack_ids() {
+        assert_eq!(
+            decode(r#"42["user:online",7]"#),
+            Ok(event(None, "user:online", vec![json!(7)]))
+        );
+        assert_eq!(
+            decode(r#"429["conversation:join",3]"#),
+            Ok(event(Some(9), "conversation:join", vec![json!(3)]))
+        );
+        assert_eq!(
+            encode_event(
+                Some(AckId(5)),
+                "message:send",
+                vec![json!(3), json!({"text": "hi"})]
+            ),
+            r#"425["message:send",3,{"text":"hi"}]"#
+        );
+        assert_eq!(
+            decode(r#"42/,["a"]"#),
+            Ok(event(None, "a", vec![])),
+            "the default namespace may be written out"
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_and_truncated_frames() {
+        let cases: &[(&str, DecodeError)] = &[
+            ("", DecodeError::Empty),
+            ("x", DecodeError::UnknownEngineType('x')),
+            ("9", DecodeError::UnknownEngineType('9')),
+            ("0", DecodeError::BadPayload("open packet")),
+            (
+                r#"0{"sid":"a","pingInterval":1"#,
+                DecodeError::BadPayload("open packet"),
+            ),
+            ("4", DecodeError::UnknownSocketType(None)),
+            ("47", DecodeError::UnknownSocketType(Some('7'))),
+            ("45-1[]", DecodeError::Binary),
+            ("46", DecodeError::Binary),
+            ("42", DecodeError::BadPayload("event arguments")),
+            (
+                r#"42["message:new""#,
+                DecodeError::BadPayload("event arguments"),
+            ),
+            ("42[]", DecodeError::BadPayload("event without a name")),
+            ("42[1,2]", DecodeError::BadPayload("event name")),
+            (r#"42{"a":1}"#, DecodeError::BadPayload("event arguments")),
+            ("43[]", DecodeError::MissingAckId),
+            ("4399999999999999999999[]", DecodeError::BadAckId),
+            ("435", DecodeError::BadPayload("ack arguments")),
+            ("44", DecodeError::BadPayload("connect error")),
+            ("44{}", DecodeError::BadPayload("connect error")),
+            ("40[1]", DecodeError::BadPayload("connect payload")),
+            ("401{}", DecodeError::BadAckId),
+            (r#"42/admin,["a"]"#, DecodeError::Namespace("/admin".into())),
+            ("5", DecodeError::Upgrade),
+        ];
+        for (frame, error) in cases {
+            assert_eq!(decode(frame).as_ref(), Err(error), "frame {frame:?}");
+        }
+    }
+
+    #[test]
+    fn multibyte_first_characters_are_errors_not_panics() {
+        assert_eq!(decode("é"), Err(DecodeError::UnknownEngineType('é')));
+        assert_eq!(decode("4é"), Err(DecodeError::UnknownSocketType(Some('é'))));
+        assert!(decode("42/é").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn decoder_never_panics_on_arbitrary_text(frame in ".{0,64}") {
+            let _ = decode(&frame);
+        }
+
+        #[test]
+        fn decoder_never_panics_on_protocol_like_text(frame in "[0-6]{1,2}[0-9/,]{0,4}[\\[\\]{}\":a-z0-9,]{0,24}") {
+            let _ = decode(&frame);
+        }
+
+        #[test]
+        fn events_round_trip(ack in proptest::option::of(0u64..1_000_000), name in "[a-z:]{1,12}", n in any::<i64>(), text in ".{0,20}") {
+            let packet = event(ack, &name, vec![json!(n), json!({ "text": text })]);
+            prop_assert_eq!(decode(&packet.encode()), Ok(packet));
+        }
+    }
+}
