@@ -1,6 +1,7 @@
 //! Proves the wasm-bindgen-test harness runs in headless Chromium: the module loads, the
 //! exported API answers, and browser APIs the engine depends on exist.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
 
 use wasm_bindgen_test::*;
 

@@ -1,0 +1,158 @@
+//! Builds the product's front half (the wasm engine package, the JS package, the web app)
+//! and runs the server.
+
+use crate::process::run as run_command;
+use crate::setup::{self, Tools};
+use crate::{Result, fail, heading};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The wasm engine plus its JS glue, gzipped, may not exceed this.
+pub const WASM_BUDGET_BYTES: u64 = 60 * 1024;
+
+/// `cargo xtask run`: build everything, then start chat-server on the SQLite default.
+pub fn run(root: &Path, release: bool) -> Result {
+    let tools = setup::ensure_build_tools(root)?;
+    all(root, &tools)?;
+    heading("starting chat-server (SQLite at ./data/chat.db unless DATABASE_URL says otherwise)");
+    let mut server = Command::new("cargo");
+    server
+        .current_dir(root)
+        .args(["run", "--package", "server", "--bin", "chat-server"]);
+    if release {
+        server.arg("--release");
+    }
+    run_command(&mut server, "chat-server")
+}
+
+/// Builds the wasm engine package, the JS package and (when it exists) the web app.
+pub fn all(root: &Path, tools: &Tools) -> Result {
+    wasm_package(root, tools)?;
+    js_package(root)?;
+    web_app(root)
+}
+
+/// The wasm-bindgen package the JS package loads.
+pub struct WasmPackage {
+    pub wasm_gzip_bytes: u64,
+    pub glue_gzip_bytes: u64,
+}
+
+impl WasmPackage {
+    pub fn total(&self) -> u64 {
+        self.wasm_gzip_bytes + self.glue_gzip_bytes
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "wasm engine: {:.1} KiB gzipped ({:.1} KiB wasm + {:.1} KiB JS glue; budget {} KiB)",
+            kib(self.total()),
+            kib(self.wasm_gzip_bytes),
+            kib(self.glue_gzip_bytes),
+            WASM_BUDGET_BYTES / 1024
+        )
+    }
+}
+
+fn kib(bytes: u64) -> f64 {
+    bytes as f64 / 1024.0
+}
+
+/// Where the wasm-bindgen output goes: the JS package imports it from there.
+pub fn wasm_package_dir(root: &Path) -> PathBuf {
+    root.join("js/client/pkg")
+}
+
+/// Builds the engine for wasm32 (size profile), runs wasm-bindgen and wasm-opt, and
+/// reports the gzipped size.
+pub fn wasm_package(root: &Path, tools: &Tools) -> Result<WasmPackage> {
+    heading("building the wasm engine package (client-wasm → js/client/pkg)");
+    let profile = "wasm-release";
+    run_command(
+        tools.wasm.cargo(root, "build").args([
+            "--package",
+            "client-wasm",
+            "--lib",
+            "--profile",
+            profile,
+        ]),
+        "cargo build (wasm32)",
+    )?;
+    let artifact = tools
+        .wasm
+        .artifact_dir(root, profile)
+        .join("client_wasm.wasm");
+    let out_dir = wasm_package_dir(root);
+    run_command(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--out-name", "client_wasm", "--out-dir"])
+            .arg(&out_dir)
+            .arg(&artifact),
+        "wasm-bindgen",
+    )?;
+    let wasm = out_dir.join("client_wasm_bg.wasm");
+    run_command(
+        Command::new(&tools.wasm_opt)
+            .arg("-Oz")
+            .args(WASM_OPT_FEATURES)
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm),
+        "wasm-opt",
+    )?;
+    let package = WasmPackage {
+        wasm_gzip_bytes: gzip_size(&wasm)?,
+        glue_gzip_bytes: gzip_size(&out_dir.join("client_wasm.js"))?,
+    };
+    println!("    {}", package.describe());
+    Ok(package)
+}
+
+/// The wasm features rustc enables by default for wasm32-unknown-unknown, which wasm-opt
+/// must accept in its input (and may then use).
+const WASM_OPT_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-bulk-memory-opt",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-sign-ext",
+    "--enable-multivalue",
+];
+
+fn gzip_size(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output();
+    match out {
+        Ok(out) if out.status.success() => Ok(out.stdout.len() as u64),
+        _ => fail!("gzip could not read {}: install gzip", path.display()),
+    }
+}
+
+/// Compiles the TypeScript package (ES modules and .d.ts into js/client/dist).
+pub fn js_package(root: &Path) -> Result {
+    heading("building the JS package (js/client → js/client/dist)");
+    run_command(
+        Command::new(root.join("node_modules/.bin/tsc"))
+            .current_dir(root)
+            .args(["-p", "js/client"]),
+        "tsc",
+    )
+}
+
+/// Exports the Expo web app to js/app/dist, which chat-server serves at `/`.
+pub fn web_app(root: &Path) -> Result {
+    let app = root.join("js/app");
+    if !app.join("package.json").is_file() {
+        return Ok(());
+    }
+    heading("exporting the web app (js/app → js/app/dist)");
+    run_command(
+        Command::new(root.join("node_modules/.bin/expo"))
+            .current_dir(&app)
+            .args(["export", "--platform", "web", "--output-dir", "dist"])
+            .env("CI", "1")
+            .env("EXPO_NO_TELEMETRY", "1")
+            .env("EXPO_OFFLINE", "1"),
+        "expo export",
+    )
+}

@@ -1,0 +1,260 @@
+//! `cargo xtask test`: every suite, in an order where cheap checks come first and each
+//! suite's prerequisites are built by an earlier step. A failing suite does not stop the
+//! others (one run shows every problem); the run ends with a table, the runners' own
+//! summary lines, and one totals line, and exits non-zero if anything failed.
+
+use crate::build;
+use crate::postgres;
+use crate::process::{Counts, Streamed, stream};
+use crate::setup::{self, CHROMIUM, Tools};
+use crate::{Failure, Result, heading};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Property-test cases per property in a `--soak` run (the normal run uses each test's own
+/// default, at least 256).
+const SOAK_PROPTEST_CASES: &str = "4096";
+
+#[derive(Debug)]
+enum Outcome {
+    Passed,
+    Failed,
+    Skipped(String),
+}
+
+#[derive(Debug)]
+struct Step {
+    name: &'static str,
+    outcome: Outcome,
+    duration: Duration,
+    counts: Counts,
+    summary_lines: Vec<String>,
+}
+
+struct Run<'a> {
+    root: &'a Path,
+    steps: Vec<Step>,
+}
+
+impl Run<'_> {
+    /// Runs one suite, streaming its output.
+    fn suite(&mut self, name: &'static str, command: &mut Command) -> bool {
+        heading(name);
+        let started = Instant::now();
+        let streamed = stream(command).unwrap_or_else(|Failure(message)| {
+            eprintln!("error: {message}");
+            Streamed::default()
+        });
+        let outcome = if streamed.success {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        };
+        let passed = streamed.success;
+        self.steps.push(Step {
+            name,
+            outcome,
+            duration: started.elapsed(),
+            counts: streamed.counts,
+            summary_lines: streamed.summary_lines,
+        });
+        passed
+    }
+
+    /// Runs a step that is not a test runner (a build): its error is printed.
+    fn task(&mut self, name: &'static str, task: impl FnOnce() -> Result) -> bool {
+        let started = Instant::now();
+        let result = task();
+        if let Err(Failure(message)) = &result {
+            eprintln!("error: {message}");
+        }
+        self.steps.push(Step {
+            name,
+            outcome: if result.is_ok() {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            },
+            duration: started.elapsed(),
+            counts: Counts::default(),
+            summary_lines: Vec::new(),
+        });
+        result.is_ok()
+    }
+
+    fn skip(&mut self, name: &'static str, reason: impl Into<String>) {
+        let reason = reason.into();
+        println!("\nskipped: {name}: {reason}");
+        self.steps.push(Step {
+            name,
+            outcome: Outcome::Skipped(reason),
+            duration: Duration::ZERO,
+            counts: Counts::default(),
+            summary_lines: Vec::new(),
+        });
+    }
+
+    fn npm_bin(&self, name: &str) -> Command {
+        let mut command = Command::new(self.root.join("node_modules/.bin").join(name));
+        command.current_dir(self.root);
+        command
+    }
+}
+
+/// Runs every suite.
+pub fn test(root: &Path, soak: bool) -> Result {
+    let tools = setup::ensure_all(root)?;
+    heading("checking for PostgreSQL");
+    let postgres_url = postgres::admin_url();
+    if postgres_url.is_none() && std::env::var_os("CI").is_some() {
+        return Err(Failure(
+            "PostgreSQL is required in CI but is not reachable".into(),
+        ));
+    }
+
+    let mut run = Run {
+        root,
+        steps: Vec::new(),
+    };
+    run.suite(
+        "cargo fmt --check",
+        cargo(root).args(["fmt", "--all", "--", "--check"]),
+    );
+    run.suite(
+        "clippy (native, all targets)",
+        cargo(root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    );
+    run.suite(
+        "clippy (wasm32 engine)",
+        tools.wasm.cargo(root, "clippy").args([
+            "--package",
+            "client-wasm",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    );
+
+    let mut native_tests = cargo(root);
+    native_tests.args(["test", "--workspace"]);
+    match &postgres_url {
+        Some(url) => native_tests.env("CHAT_TEST_POSTGRES_URL", url),
+        // The PostgreSQL tests print their own skip line.
+        None => native_tests.env("CHAT_TEST_POSTGRES_URL", postgres::DEFAULT_ADMIN_URL),
+    };
+    if soak {
+        native_tests
+            .env("PROPTEST_CASES", SOAK_PROPTEST_CASES)
+            .env("CHAT_SOAK", "1");
+    }
+    run.suite(
+        "Rust tests (unit, property, integration on SQLite and PostgreSQL)",
+        &mut native_tests,
+    );
+
+    run.suite(
+        "wasm tests (headless Chromium)",
+        tools
+            .wasm
+            .cargo(root, "test")
+            .args(["--package", "client-wasm", "--test", "browser_*"]),
+    );
+
+    let mut package = None;
+    run.task("wasm engine package and size budget", || {
+        let built = build::wasm_package(root, &tools)?;
+        let within_budget = built.total() <= build::WASM_BUDGET_BYTES;
+        let description = built.describe();
+        package = Some(built);
+        if within_budget {
+            Ok(())
+        } else {
+            Err(Failure(format!("over budget: {description}")))
+        }
+    });
+    run.suite(
+        "TypeScript type check",
+        run.npm_bin("tsc").args(["-p", "js/client", "--noEmit"]),
+    );
+    if package.is_some() {
+        run.suite(
+            "JS tests (vitest)",
+            run.npm_bin("vitest").args(["run", "--root", "js/client"]),
+        );
+    } else {
+        run.skip("JS tests (vitest)", "the wasm engine package did not build");
+    }
+
+    summarise(&run.steps, &tools, package.as_ref())
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new("cargo");
+    command.current_dir(root);
+    command
+}
+
+fn summarise(steps: &[Step], tools: &Tools, package: Option<&build::WasmPackage>) -> Result {
+    heading("summary");
+    println!(
+        "    wasm toolchain: {}; wasm-bindgen {}; browser {CHROMIUM}",
+        tools.wasm, tools.wasm_bindgen_version
+    );
+    if let Some(package) = package {
+        println!("    {}", package.describe());
+    }
+    let mut totals = Counts::default();
+    let mut failed_steps = Vec::new();
+    for step in steps {
+        let (word, note) = match &step.outcome {
+            Outcome::Passed => ("ok", String::new()),
+            Outcome::Failed => ("FAILED", String::new()),
+            Outcome::Skipped(reason) => ("skipped", format!("  ({reason})")),
+        };
+        println!(
+            "  {word:<8} {:<66} {:>7.1}s{note}",
+            step.name,
+            step.duration.as_secs_f64()
+        );
+        totals.add(step.counts);
+        match step.outcome {
+            Outcome::Failed => {
+                failed_steps.push(step.name);
+                // A failed step that ran no counted test (a build, a lint) still counts once.
+                if step.counts.failed == 0 {
+                    totals.failed += 1;
+                }
+            }
+            Outcome::Skipped(_) => totals.skipped += 1,
+            Outcome::Passed => {}
+        }
+    }
+    println!("\nrunners' summary lines:");
+    for step in steps {
+        for line in &step.summary_lines {
+            println!("  [{}] {line}", step.name);
+        }
+    }
+    if !failed_steps.is_empty() {
+        println!("\nfailed: {}", failed_steps.join("; "));
+    }
+    println!(
+        "\n{} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.skipped
+    );
+    if failed_steps.is_empty() {
+        Ok(())
+    } else {
+        // Already reported above: the totals line stays the last line.
+        Err(Failure(String::new()))
+    }
+}
