@@ -1,2 +1,38 @@
-//! `chat-server`: placeholder until the REST and Socket.IO issues land.
-fn main() {}
+//! `chat-server`: reads the environment, starts the server, stops on SIGTERM/SIGINT.
+//! Everything else lives in the library (`server`), where tests can reach it.
+
+use server::config::Config;
+use server::{Application, shutdown_signal, telemetry};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init_tracing();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("chat-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            // {:#} prints the context chain on one line.
+            eprintln!("chat-server: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // stdout on purpose: tests and the task runner read the chosen address from this line.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("chat-server listening on http://{}", app.local_addr());
+    }
+    match app.run_until_stopped(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chat-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Authentication: JWTs (HS256 only) and Argon2 password hashes.
+//!
+//! [`JwtKeys::verify`] is what the Socket.IO handshake calls too; [`AuthUser`] is the
+//! REST extractor over it.
+
+use crate::error::AppError;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, Params};
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use chat_wire::UserId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Clock skew tolerated on `exp`, between nodes and between a node and the client.
+pub const JWT_LEEWAY_SECS: u64 = 30;
+
+/// The claims of our tokens (SPEC.md section 2): `userId` (a number) and `exp`, both
+/// required.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claims {
+    pub user_id: UserId,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+}
+
+/// Why a token was refused. The client only ever learns "invalid or expired".
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("invalid token: {0}")]
+    Invalid(#[from] jsonwebtoken::errors::Error),
+    #[error("token carries a non-positive userId")]
+    BadUserId,
+}
+
+/// Signs and verifies tokens with the server's secret.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("JwtKeys").field("ttl", &self.ttl).finish()
+    }
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8], ttl: Duration) -> JwtKeys {
+        // Validation::new pins the accepted algorithms to HS256: `alg: none` and
+        // algorithm-confusion tokens fail before any signature check.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = JWT_LEEWAY_SECS;
+        validation.set_required_spec_claims(&["exp"]);
+        validation.validate_exp = true;
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
+    }
+
+    /// A token for `user`, valid for the configured TTL.
+    pub fn issue(&self, user: UserId) -> Result<String, AppError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let claims = Claims {
+            user_id: user,
+            exp: (now + self.ttl).as_secs(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("signing a token")))
+    }
+
+    /// The claims of a valid token: HS256 with our secret, not expired (give or take the
+    /// leeway), with a positive numeric `userId`.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?;
+        if data.claims.user_id.0 <= 0 {
+            return Err(TokenError::BadUserId);
+        }
+        Ok(data.claims)
+    }
+}
+
+/// Argon2id password hashing, run off the async threads (a hash takes tens of
+/// milliseconds of CPU, which would stall every connection on that worker).
+#[derive(Clone, Debug)]
+pub struct Passwords {
+    argon2: Argon2<'static>,
+    /// A hash of a random password, verified against when the username is unknown so
+    /// that login takes as long for a missing user as for a wrong password.
+    decoy: Arc<str>,
+}
+
+impl Default for Passwords {
+    /// OWASP's recommended Argon2id parameters (argon2's defaults: 19 MiB, t=2, p=1).
+    fn default() -> Self {
+        Passwords::with_params(Params::default())
+    }
+}
+
+impl Passwords {
+    pub fn with_params(params: Params) -> Passwords {
+        let argon2 = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let salt = SaltString::generate(&mut OsRng);
+        let decoy = argon2
+            .hash_password(salt.as_str().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        Passwords {
+            argon2,
+            decoy: decoy.into(),
+        }
+    }
+
+    /// Cheap parameters for tests only: the hash is still Argon2id, just fast.
+    pub fn for_tests() -> Passwords {
+        Passwords::with_params(Params::new(1024, 1, 1, None).unwrap_or_default())
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, AppError> {
+        let argon2 = self.argon2.clone();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+        })
+        .await
+        .map_err(anyhow::Error::new)?
+        .map_err(AppError::Internal)
+    }
+
+    /// Whether `password` matches `hash`; with `None`, checks against the decoy and
+    /// answers false.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AppError> {
+        let argon2 = self.argon2.clone();
+        let decoy = self.decoy.clone();
+        let known = hash.is_some();
+        let matched = tokio::task::spawn_blocking(move || {
+            let hash = hash.as_deref().unwrap_or(&decoy);
+            match PasswordHash::new(hash) {
+                Ok(parsed) => argon2.verify_password(password.as_bytes(), &parsed).is_ok(),
+                Err(_) => false,
+            }
+        })
+        .await
+        .map_err(anyhow::Error::new)?;
+        Ok(known && matched)
+    }
+}
+
+/// The authenticated caller of a REST route: `Authorization: Bearer <JWT>`.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthUser(pub UserId);
+
+/// The one answer for any unusable token, so nothing is learnt from the difference.
+pub const INVALID_TOKEN: &str = "Invalid or expired token";
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    Arc<JwtKeys>: axum::extract::FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let keys: Arc<JwtKeys> = axum::extract::FromRef::from_ref(state);
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| AppError::Unauthorized("Authentication token required".to_owned()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AppError::Unauthorized(INVALID_TOKEN.to_owned()))?;
+        match keys.verify(token) {
+            Ok(claims) => Ok(AuthUser(claims.user_id)),
+            Err(e) => {
+                tracing::debug!(error = %e, "refused a token");
+                Err(AppError::Unauthorized(INVALID_TOKEN.to_owned()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60))
+    }
+
+    #[test]
+    fn an_issued_token_verifies_to_its_user() {
+        let keys = keys();
+        let token = keys.issue(UserId(42)).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().user_id, UserId(42));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let other = JwtKeys::new(
+            b"another secret of thirty-two bytes!",
+            Duration::from_secs(60),
+        );
+        let token = other.issue(UserId(1)).unwrap();
+        assert!(keys().verify(&token).is_err());
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_only_against_their_hash() {
+        let passwords = Passwords::for_tests();
+        let hash = passwords.hash("correct horse".to_owned()).await.unwrap();
+        assert!(
+            passwords
+                .verify("correct horse".to_owned(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !passwords
+                .verify("wrong".to_owned(), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(!passwords.verify("anything".to_owned(), None).await.unwrap());
+    }
+}

@@ -1,0 +1,266 @@
+//! Configuration from the environment (SPEC.md section 8). Every variable has a default
+//! that makes `chat-server` run with nothing configured.
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the embedded defaults live, relative to the working directory.
+pub const DATA_DIR: &str = "data";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/chat.db";
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_WEB_DIR: &str = "js/app/dist";
+/// The local Expo dev servers (web and the older webpack port), allowed by default.
+pub const DEFAULT_EXTRA_ORIGINS: [&str; 2] = ["http://localhost:8081", "http://localhost:19006"];
+/// HS256 with a shorter key is guessable offline from any token.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// A day: long enough that a chat tab open overnight keeps working, short enough that a
+/// leaked token does not live for ever (there is no revocation list).
+pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The server's configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `BIND_ADDR`; port 0 picks a free one.
+    pub bind_addr: SocketAddr,
+    /// `DATABASE_URL`: `sqlite:…` or `postgres://…`.
+    pub database_url: String,
+    /// `JWT_SECRET`, or the one kept in `data/jwt.secret`.
+    pub jwt_secret: Vec<u8>,
+    /// `JWT_TTL_SECS`: lifetime of the tokens login and register issue.
+    pub jwt_ttl: Duration,
+    /// `ALLOWED_ORIGINS`: browser origins allowed besides the server's own. `None` means
+    /// the Expo dev servers ([`DEFAULT_EXTRA_ORIGINS`]).
+    pub allowed_origins: Option<Vec<String>>,
+    /// `WEB_DIR`: the exported web app, served at `/` when it exists.
+    pub web_dir: PathBuf,
+    /// `CLUSTER_ADAPTER`.
+    pub cluster_adapter: ClusterAdapter,
+}
+
+/// How several nodes share broadcasts. Only `none` exists until the adapter issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterAdapter {
+    None,
+}
+
+/// A configuration the server refuses to start with. The message is one line, meant for
+/// an operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let bind = get("BIND_ADDR").unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned());
+        let bind_addr = bind.trim().parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "BIND_ADDR must be an address and port like 127.0.0.1:3000, got {bind:?}"
+            ))
+        })?;
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "DATABASE_URL must start with sqlite: or postgres://".to_owned(),
+            ));
+        }
+
+        let jwt_secret = match lookup("JWT_SECRET") {
+            Some(secret) => check_secret(secret.into_bytes(), "JWT_SECRET")?,
+            None => load_or_create_secret(&Path::new(DATA_DIR).join("jwt.secret"))?,
+        };
+
+        let jwt_ttl = match get("JWT_TTL_SECS") {
+            None => DEFAULT_JWT_TTL,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "JWT_TTL_SECS must be a positive number of seconds, got {v:?}"
+                    )));
+                }
+            },
+        };
+
+        let allowed_origins = get("ALLOWED_ORIGINS").map(|list| {
+            list.split(',')
+                .map(normalise_origin)
+                .filter(|o| !o.is_empty())
+                .collect()
+        });
+
+        let web_dir = get("WEB_DIR").map_or_else(|| PathBuf::from(DEFAULT_WEB_DIR), PathBuf::from);
+
+        let cluster_adapter = match get("CLUSTER_ADAPTER").as_deref().map(str::trim) {
+            None | Some("none") => ClusterAdapter::None,
+            Some(other) => {
+                return Err(ConfigError::Invalid(format!(
+                    "CLUSTER_ADAPTER={other:?} is not supported by this build yet; use none"
+                )));
+            }
+        };
+
+        Ok(Config {
+            bind_addr,
+            database_url,
+            jwt_secret,
+            jwt_ttl,
+            allowed_origins,
+            web_dir,
+            cluster_adapter,
+        })
+    }
+}
+
+/// An origin as browsers send it: no trailing slash.
+pub fn normalise_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_owned()
+}
+
+fn check_secret(secret: Vec<u8>, source: &str) -> Result<Vec<u8>, ConfigError> {
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(ConfigError::Invalid(format!(
+            "{source} must be at least {MIN_JWT_SECRET_BYTES} bytes (got {}); generate one with: openssl rand -hex 32",
+            secret.len()
+        )));
+    }
+    Ok(secret)
+}
+
+/// Reads the kept secret, or makes one (64 hex characters from the OS RNG) and keeps it
+/// with mode 0600, so tokens survive restarts without anyone configuring a secret.
+fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let io = |what: &str| {
+        let what = format!("{what} {}", path.display());
+        move |source| ConfigError::Io { what, source }
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let trimmed = String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec();
+            return check_secret(trimmed, &path.display().to_string());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("cannot read")(e)),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io("cannot create the directory of"))?;
+    }
+    let mut raw = [0u8; 32];
+    OsRng.fill_bytes(&mut raw);
+    let secret: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    // create_new: two servers starting at once must not overwrite each other's secret.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(secret.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io("cannot write"))?;
+            Ok(secret.into_bytes())
+        }
+        // Lost the race to another process: use its secret.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_secret(path),
+        Err(e) => Err(io("cannot create")(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite://data/chat.db");
+        assert_eq!(c.web_dir, PathBuf::from("js/app/dist"));
+        assert_eq!(c.jwt_ttl, DEFAULT_JWT_TTL);
+        assert_eq!(c.allowed_origins, None);
+        assert_eq!(c.cluster_adapter, ClusterAdapter::None);
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused_with_one_line() {
+        let err = config(&[("JWT_SECRET", "short")]).unwrap_err().to_string();
+        assert!(err.contains("at least 32 bytes"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn other_cluster_adapters_are_refused_for_now() {
+        let err = config(&[("JWT_SECRET", SECRET), ("CLUSTER_ADAPTER", "redis")]).unwrap_err();
+        assert!(err.to_string().contains("CLUSTER_ADAPTER"));
+    }
+
+    #[test]
+    fn allowed_origins_are_split_and_normalised() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            (
+                "ALLOWED_ORIGINS",
+                " https://a.example/ ,http://b.example:8080,,",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins.unwrap(),
+            vec!["https://a.example", "http://b.example:8080"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(config(&[("JWT_SECRET", SECRET), ("BIND_ADDR", "nowhere")]).is_err());
+        assert!(config(&[("JWT_SECRET", SECRET), ("DATABASE_URL", "mysql://x")]).is_err());
+        assert!(config(&[("JWT_SECRET", SECRET), ("JWT_TTL_SECS", "0")]).is_err());
+    }
+
+    #[test]
+    fn the_generated_secret_is_kept_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("jwt.secret");
+        let first = load_or_create_secret(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(load_or_create_secret(&path).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

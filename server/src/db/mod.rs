@@ -1,0 +1,322 @@
+//! The data-access layer: one [`Db`] handle over SQLite or PostgreSQL, used by REST and
+//! by the Socket.IO handlers alike.
+//!
+//! Every query goes through sqlx's runtime API (`query_as` + `FromRow`), so nothing needs
+//! a database at compile time. Most SQL is the same on both backends (both accept `$1`
+//! placeholders, `RETURNING` and `ON CONFLICT … DO NOTHING`); the one difference is
+//! time, which SQLite keeps as INTEGER milliseconds and PostgreSQL as TIMESTAMPTZ. The
+//! [`Dialect`] holds those fragments, and the `with_pool!` macro type-checks one body
+//! against each backend's pool instead of hiding the backends behind `sqlx::Any`.
+//!
+//! SQLite has one writer connection and a few readers. A single writer means concurrent
+//! senders queue in the pool instead of failing with `SQLITE_BUSY` (which a deferred
+//! transaction upgrading to a write can hit even with a busy timeout); WAL lets readers
+//! run alongside it.
+
+mod conversations;
+mod messages;
+mod users;
+
+pub use conversations::{CreateConversationError, CreatedConversation};
+pub use messages::{HistoryQuery, InsertOutcome, NewMessage, ReadOutcome};
+pub use users::UserCredentials;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How long a query waits for a pooled connection before the request fails (500/503)
+/// instead of hanging: a stuck database must show up in `/healthz`, not as timeouts.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// SQLite readers. Reads are short; more connections than cores buys nothing.
+const SQLITE_READERS: u32 = 4;
+/// PostgreSQL connections per node. Each message is one short transaction; the peer
+/// (Node) uses 10 too, which keeps comparisons fair.
+const POSTGRES_CONNECTIONS: u32 = 10;
+
+/// Errors of the data layer. Callers map them to `internal`: the details are logged, not
+/// shown.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported DATABASE_URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    #[error("could not create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// SQL fragments that differ between the backends.
+#[derive(Debug)]
+pub(crate) struct Dialect {
+    /// `created_at` of `messages` as epoch milliseconds, named `created_at_ms`.
+    pub created_at_ms: &'static str,
+    /// `read_at` of `read_receipts` as epoch milliseconds, named `read_at_ms`.
+    pub read_at_ms: &'static str,
+    /// A predicate "`created_at` is at or after the epoch milliseconds in `$N`", where
+    /// `{}` is replaced by the placeholder.
+    pub created_at_since: &'static str,
+}
+
+const SQLITE: Dialect = Dialect {
+    created_at_ms: "created_at AS created_at_ms",
+    read_at_ms: "read_at AS read_at_ms",
+    created_at_since: "created_at >= {}",
+};
+
+const POSTGRES: Dialect = Dialect {
+    created_at_ms: "(EXTRACT(EPOCH FROM created_at) * 1000)::BIGINT AS created_at_ms",
+    read_at_ms: "(EXTRACT(EPOCH FROM read_at) * 1000)::BIGINT AS read_at_ms",
+    created_at_since: "created_at >= TIMESTAMPTZ 'epoch' + ({}::BIGINT * INTERVAL '1 millisecond')",
+};
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        /// `read` is `write` (an in-memory database).
+        shared: bool,
+    },
+    Postgres(PgPool),
+}
+
+/// Which backend a [`Db`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Connection pool counts, for `/metrics`.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+}
+
+/// The database handle. Cheap to clone (pools are reference-counted).
+#[derive(Clone, Debug)]
+pub struct Db {
+    backend: Backend,
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool and `$d` to its [`Dialect`].
+/// `read` picks SQLite's reader pool, `write` its single writer; PostgreSQL has one pool.
+macro_rules! with_pool {
+    ($db:expr, read, |$pool:ident, $d:ident| $body:expr) => {
+        match &$db.backend {
+            $crate::db::Backend::Sqlite { read: $pool, .. } => {
+                let $d = &$crate::db::SQLITE;
+                $body
+            }
+            $crate::db::Backend::Postgres($pool) => {
+                let $d = &$crate::db::POSTGRES;
+                $body
+            }
+        }
+    };
+    ($db:expr, write, |$pool:ident, $d:ident| $body:expr) => {
+        match &$db.backend {
+            $crate::db::Backend::Sqlite { write: $pool, .. } => {
+                let $d = &$crate::db::SQLITE;
+                $body
+            }
+            $crate::db::Backend::Postgres($pool) => {
+                let $d = &$crate::db::POSTGRES;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Db {
+    /// Connects to `url` (`sqlite:…` or `postgres://…`) and applies the migrations.
+    /// A SQLite file and its directory are created when missing.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url).await
+        } else {
+            Err(DbError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Db, DbError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable across application crashes in WAL mode; only a power
+            // loss can drop the last commits. FULL would fsync on every message.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let file = options.get_filename().to_owned();
+        let in_memory = file.as_os_str().is_empty() || file == Path::new(":memory:");
+        if !in_memory
+            && let Some(dir) = file.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
+        SQLITE_MIGRATOR.run(&write).await?;
+        // An in-memory database exists once per connection: readers would see another,
+        // empty database, so there everything goes through the writer.
+        let read = if in_memory {
+            write.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        Ok(Db {
+            backend: Backend::Sqlite {
+                read,
+                write,
+                shared: in_memory,
+            },
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Db, DbError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(POSTGRES_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        // sqlx takes an advisory lock here, so nodes starting together migrate once.
+        POSTGRES_MIGRATOR.run(&pool).await?;
+        Ok(Db {
+            backend: Backend::Postgres(pool),
+        })
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite { .. } => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Answers when the database does (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        with_pool!(self, read, |pool, _d| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Pool sizes (all pools of the backend added up).
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.backend {
+            Backend::Sqlite {
+                write,
+                shared: true,
+                ..
+            } => PoolStats {
+                size: write.size(),
+                idle: write.num_idle(),
+            },
+            Backend::Sqlite { read, write, .. } => PoolStats {
+                size: read.size() + write.size(),
+                idle: read.num_idle() + write.num_idle(),
+            },
+            Backend::Postgres(pool) => PoolStats {
+                size: pool.size(),
+                idle: pool.num_idle(),
+            },
+        }
+    }
+
+    /// Closes the pools, waiting for connections in use to come back (shutdown).
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { read, write, .. } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// `url` without its password, for error messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// True when `error` is a unique-constraint violation (either backend).
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+/// Epoch milliseconds as the wire's RFC 3339 UTC with milliseconds.
+pub fn format_millis(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/chat"),
+            "postgres://app:***@db:5432/chat"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+    }
+
+    #[test]
+    fn format_millis_is_rfc3339_utc_with_milliseconds() {
+        assert_eq!(format_millis(1_764_151_200_123), "2025-11-26T10:00:00.123Z");
+        assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
+    }
+}

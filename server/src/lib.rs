@@ -1,0 +1,233 @@
+//! `chat-server`: the REST API (SPEC.md section 3) and, from the next issue on, the
+//! Socket.IO backend (section 2) of the chat stack, on SQLite or PostgreSQL.
+//!
+//! [`Application::build`] connects to the database, applies the migrations and binds
+//! the listener; [`Application::run_until_stopped`] serves until the shutdown future
+//! resolves, then drains in-flight requests. [`app`] builds the [`axum::Router`] from an
+//! [`AppState`], so tests can serve it on `127.0.0.1:0` in-process.
+//!
+//! # Layout
+//!
+//! - [`config`]: configuration from the environment (section 8), the JWT secret file.
+//! - [`db`]: the data-access layer over SQLite and PostgreSQL, typed ids, seq assignment.
+//! - [`auth`]: JWT issue/verify (HS256), Argon2 passwords, the [`auth::AuthUser`] extractor.
+//! - [`messaging`]: the send path shared by the HTTP fallback and `message:send`.
+//! - [`rate_limit`]: the per-user token bucket shared by every way of sending.
+//! - [`routes`]: the REST handlers, `/healthz` and `/metrics`.
+//! - [`error`]: [`error::AppError`] (the `{ "error": { code, message } }` answer) and
+//!   JSON/query extractors whose rejections use it.
+//! - [`origins`]: the browser-origin allowlist.
+//! - [`telemetry`]: logging, the Prometheus recorder, request metrics.
+//!
+//! # Where Socket.IO plugs in
+//!
+//! The realtime layer (socketioxide) is added as a layer of the router in [`app`] and
+//! takes an [`AppState`] clone: it shares [`AppState::db`] (`is_participant`,
+//! `insert_message` via [`messaging::send_message`], `mark_read`, …),
+//! [`AppState::jwt`] (`verify` for the handshake), [`AppState::rate_limiter`] and
+//! [`AppState::origins`].
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod messaging;
+pub mod origins;
+pub mod rate_limit;
+pub mod routes;
+pub mod telemetry;
+
+use crate::auth::{JwtKeys, Passwords};
+use crate::config::{Config, DEFAULT_EXTRA_ORIGINS};
+use crate::db::Db;
+use crate::origins::OriginAllowlist;
+use crate::rate_limit::RateLimiter;
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::get;
+use chat_wire::limits::MAX_PAYLOAD_BYTES;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// Everything a handler needs, cloned per request (all fields are cheap handles).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub jwt: Arc<JwtKeys>,
+    pub passwords: Passwords,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub origins: Arc<OriginAllowlist>,
+    pub metrics: PrometheusHandle,
+    /// The exported web app, served at `/` when it has an `index.html`.
+    pub web_dir: Option<PathBuf>,
+}
+
+impl FromRef<AppState> for Arc<JwtKeys> {
+    fn from_ref(state: &AppState) -> Arc<JwtKeys> {
+        state.jwt.clone()
+    }
+}
+
+/// The router: `/api/*` behind the origin check and CORS, `/healthz`, `/metrics`, and the
+/// web app at `/`. Request logs, metrics and the 64 KiB body limit apply to all of it.
+pub fn app(state: AppState) -> Router {
+    let cors_origins: Vec<HeaderValue> = state
+        .origins
+        .origins()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(cors_origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    let api = routes::api()
+        .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(
+            state.origins.clone(),
+            origins::check_origin,
+        ));
+
+    let mut router = Router::new()
+        .nest("/api", api)
+        .route("/healthz", get(routes::healthz))
+        .route("/metrics", get(routes::metrics));
+
+    router = match &state.web_dir {
+        Some(dir) => {
+            // A single-page app: unknown paths get index.html so client routes reload.
+            let index = ServeFile::new(dir.join("index.html"));
+            router.fallback_service(ServeDir::new(dir).fallback(index))
+        }
+        None => router.fallback(|| async { error::AppError::NotFound("Not found".to_owned()) }),
+    };
+
+    router
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES))
+        .layer(axum::middleware::from_fn(telemetry::track_requests))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+/// A bound, migrated server that has not started serving yet.
+#[derive(Debug)]
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates and binds with production password hashing.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with(config, Passwords::default()).await
+    }
+
+    /// [`Self::build`] with given password hashing (tests use cheap parameters).
+    pub async fn build_with(config: Config, passwords: Passwords) -> anyhow::Result<Application> {
+        let db = Db::connect(&config.database_url)
+            .await
+            .context("cannot open the database")?;
+        let listener = tokio::net::TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        let local = listener.local_addr()?;
+        let extra: Vec<String> = config.allowed_origins.clone().unwrap_or_else(|| {
+            DEFAULT_EXTRA_ORIGINS
+                .iter()
+                .map(|o| (*o).to_owned())
+                .collect()
+        });
+        let web_dir = Some(config.web_dir.clone()).filter(|d| d.join("index.html").is_file());
+        let state = AppState {
+            db,
+            jwt: Arc::new(JwtKeys::new(&config.jwt_secret, config.jwt_ttl)),
+            passwords,
+            rate_limiter: Arc::new(RateLimiter::default()),
+            origins: Arc::new(OriginAllowlist::new(local, extra)),
+            metrics: telemetry::prometheus(),
+            web_dir,
+        };
+        Ok(Application { listener, state })
+    }
+
+    /// The address actually bound (the port is chosen when `BIND_ADDR` says 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        // The listener is bound and open: local_addr cannot fail here, and if it somehow
+        // did, an unspecified address is only cosmetic.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests
+    /// finish, and closes the database pools.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let db = self.state.db.clone();
+        let metrics = self.state.metrics.clone();
+        // Histograms buffer samples until upkeep folds them in; scrapes do it too, but an
+        // unscraped server must not grow without bound.
+        let upkeep = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                metrics.run_upkeep();
+            }
+        });
+        let result = axum::serve(self.listener, app(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        upkeep.abort();
+        db.close().await;
+        result
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

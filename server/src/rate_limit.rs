@@ -1,0 +1,133 @@
+//! The per-user send rate limit (SPEC.md section 2): a token bucket of
+//! [`MESSAGES_PER_SECOND`] per user, shared by every socket of the user and by the HTTP
+//! fallback, so a client cannot multiply its rate by opening connections.
+//!
+//! The limit is per node: with several nodes behind one address a user spread over
+//! them gets up to that many times the rate, which bounds abuse well enough without a
+//! shared store on the hot path.
+
+use chat_wire::UserId;
+use chat_wire::limits::MESSAGES_PER_SECOND;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a refused sender should wait before the next message can pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryAfter(Duration);
+
+impl RetryAfter {
+    /// Whole milliseconds, rounded up (never 0: "retry in 0 ms" would be refused again).
+    pub fn millis(self) -> u64 {
+        let ms = self.0.as_nanos().div_ceil(1_000_000);
+        u64::try_from(ms).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// Token buckets per user. Cheap to share behind an `Arc`; one short lock per check.
+#[derive(Debug)]
+pub struct RateLimiter {
+    /// Tokens added per second, and the bucket size (the burst).
+    rate: f64,
+    buckets: Mutex<HashMap<UserId, Bucket>>,
+}
+
+/// Above this many tracked users, full buckets are dropped on the next check: a full
+/// bucket is the same as no bucket, so this bounds memory without changing behaviour.
+const PRUNE_ABOVE: usize = 10_000;
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::new(MESSAGES_PER_SECOND)
+    }
+}
+
+impl RateLimiter {
+    /// `per_second` messages per second, with a burst of as many.
+    pub fn new(per_second: u32) -> RateLimiter {
+        RateLimiter {
+            rate: f64::from(per_second.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `user` now, or says how long to wait.
+    pub fn check(&self, user: UserId) -> Result<(), RetryAfter> {
+        self.check_at(user, Instant::now())
+    }
+
+    /// [`Self::check`] at a given instant (tests drive the clock).
+    pub fn check_at(&self, user: UserId, now: Instant) -> Result<(), RetryAfter> {
+        // A poisoned lock only means another thread panicked mid-update of plain numbers:
+        // the map is still usable.
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > PRUNE_ABOVE {
+            let rate = self.rate;
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < rate
+            });
+        }
+        let bucket = buckets.entry(user).or_insert(Bucket {
+            tokens: self.rate,
+            updated: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.rate);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            let missing = 1.0 - bucket.tokens;
+            Err(RetryAfter(Duration::from_secs_f64(missing / self.rate)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_of_the_rate_passes_and_the_next_waits() {
+        let limiter = RateLimiter::new(10);
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(limiter.check_at(UserId(1), t0), Ok(()));
+        }
+        let refused = limiter.check_at(UserId(1), t0).unwrap_err();
+        assert_eq!(refused.millis(), 100);
+        // Another user has a bucket of their own.
+        assert_eq!(limiter.check_at(UserId(2), t0), Ok(()));
+    }
+
+    #[test]
+    fn tokens_come_back_at_the_rate() {
+        let limiter = RateLimiter::new(10);
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            limiter.check_at(UserId(1), t0).unwrap();
+        }
+        let later = t0 + Duration::from_millis(100);
+        assert_eq!(limiter.check_at(UserId(1), later), Ok(()));
+        assert!(limiter.check_at(UserId(1), later).is_err());
+        // A long pause refills the bucket only up to the burst.
+        let much_later = t0 + Duration::from_secs(60);
+        for _ in 0..10 {
+            limiter.check_at(UserId(1), much_later).unwrap();
+        }
+        assert!(limiter.check_at(UserId(1), much_later).is_err());
+    }
+
+    #[test]
+    fn retry_after_is_never_zero() {
+        assert_eq!(RetryAfter(Duration::from_nanos(1)).millis(), 1);
+        assert_eq!(RetryAfter(Duration::ZERO).millis(), 1);
+    }
+}

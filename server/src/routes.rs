@@ -1,0 +1,381 @@
+//! The REST routes of SPEC.md section 3 (prefix `/api`), plus `/healthz` and `/metrics`.
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::db::{CreateConversationError, HistoryQuery};
+use crate::error::{ApiJson, ApiQuery, AppError};
+use crate::messaging::send_message;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chat_wire::ConversationId;
+use chat_wire::limits::{
+    HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS,
+};
+use chat_wire::rest::{AuthResponse, CreateConversation, Credentials, HistoryPage, User};
+use chat_wire::socket::{Conversation, SendMessage};
+use serde::Deserialize;
+
+/// Longest accepted password, in bytes. Argon2 takes any length, but hashing megabytes on
+/// every login attempt is a cheap denial of service.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest conversation title, in characters.
+pub const MAX_TITLE_CHARS: usize = 100;
+/// Most participants a conversation may be created with (the caller excluded).
+pub const MAX_PARTICIPANTS: usize = 256;
+
+/// The `/api` routes. Every route but register and login needs a bearer token, which
+/// the [`AuthUser`] extractor checks.
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/users/me", get(me))
+        .route("/users", get(find_user))
+        .route(
+            "/conversations",
+            get(list_conversations).post(create_conversation),
+        )
+        .route(
+            "/conversations/{id}/messages",
+            get(history).post(send_over_http),
+        )
+        .fallback(api_not_found)
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound("No such route".to_owned())
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// Usernames: 1 to 32 characters, no control characters, no surrounding whitespace (so
+/// "alice" and "alice " cannot be two people who look the same).
+fn validate_username(username: &str) -> Result<(), AppError> {
+    let chars = username.chars().count();
+    if chars == 0 {
+        return Err(AppError::BadRequest(
+            "username must not be empty".to_owned(),
+        ));
+    }
+    if chars > MAX_USERNAME_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "username must be at most {MAX_USERNAME_CHARS} characters"
+        )));
+    }
+    if has_control(username) {
+        return Err(AppError::BadRequest(
+            "username must not contain control characters".to_owned(),
+        ));
+    }
+    if username.trim() != username {
+        return Err(AppError::BadRequest(
+            "username must not start or end with whitespace".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_password(password: &str) -> Result<(), AppError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::BadRequest(format!(
+            "password must be at most {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<(StatusCode, Json<AuthResponse>), AppError> {
+    validate_username(&credentials.username)?;
+    validate_password(&credentials.password)?;
+    let hash = state.passwords.hash(credentials.password).await?;
+    let user = state
+        .db
+        .create_user(&credentials.username, &hash)
+        .await?
+        .ok_or_else(|| AppError::Conflict("Username already taken".to_owned()))?;
+    let token = state.jwt.issue(user.id)?;
+    Ok((StatusCode::CREATED, Json(AuthResponse { token, user })))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<Json<AuthResponse>, AppError> {
+    let invalid = || AppError::Unauthorized("Invalid username or password".to_owned());
+    if credentials.password.len() > MAX_PASSWORD_BYTES {
+        return Err(invalid());
+    }
+    let stored = state.db.user_credentials(&credentials.username).await?;
+    let (user, hash) = match stored {
+        Some(c) => (Some(c.user), Some(c.password_hash)),
+        None => (None, None),
+    };
+    let matched = state.passwords.verify(credentials.password, hash).await?;
+    match user {
+        Some(user) if matched => {
+            let token = state.jwt.issue(user.id)?;
+            Ok(Json(AuthResponse { token, user }))
+        }
+        _ => Err(invalid()),
+    }
+}
+
+async fn me(State(state): State<AppState>, AuthUser(me): AuthUser) -> Result<Json<User>, AppError> {
+    // A valid token for a user that no longer exists is as good as no token.
+    let user = state
+        .db
+        .user_by_id(me)
+        .await?
+        .ok_or_else(|| AppError::Unauthorized(crate::auth::INVALID_TOKEN.to_owned()))?;
+    Ok(Json(user))
+}
+
+#[derive(Debug, Deserialize)]
+struct FindUser {
+    username: Option<String>,
+}
+
+async fn find_user(
+    State(state): State<AppState>,
+    AuthUser(_): AuthUser,
+    ApiQuery(query): ApiQuery<FindUser>,
+) -> Result<Json<User>, AppError> {
+    let username = query
+        .username
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| AppError::BadRequest("username is required".to_owned()))?;
+    let user = state
+        .db
+        .user_by_username(&username)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such user".to_owned()))?;
+    Ok(Json(user))
+}
+
+async fn list_conversations(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+) -> Result<Json<Vec<Conversation>>, AppError> {
+    Ok(Json(state.db.conversations_of(me).await?))
+}
+
+async fn create_conversation(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiJson(body): ApiJson<CreateConversation>,
+) -> Result<(StatusCode, Json<Conversation>), AppError> {
+    if body.participant_ids.len() > MAX_PARTICIPANTS {
+        return Err(AppError::BadRequest(format!(
+            "at most {MAX_PARTICIPANTS} participants"
+        )));
+    }
+    let title = match body.title.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
+            return Err(AppError::BadRequest(format!(
+                "title must be at most {MAX_TITLE_CHARS} characters"
+            )));
+        }
+        Some(t) if has_control(t) => {
+            return Err(AppError::BadRequest(
+                "title must not contain control characters".to_owned(),
+            ));
+        }
+        Some(t) => Some(t),
+    };
+    let others: Vec<_> = body
+        .participant_ids
+        .iter()
+        .copied()
+        .filter(|id| *id != me)
+        .collect();
+    if others.is_empty() {
+        return Err(AppError::BadRequest(
+            "a conversation needs at least one other participant".to_owned(),
+        ));
+    }
+    match state.db.create_conversation(me, &others, title).await {
+        Ok(created) => {
+            let status = if created.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            // The Socket.IO layer will announce `conversation:new` here (next issue).
+            Ok((status, Json(created.conversation)))
+        }
+        Err(CreateConversationError::UnknownUser(id)) => Err(AppError::BadRequest(format!(
+            "unknown user {id} in participantIds"
+        ))),
+        Err(CreateConversationError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// A conversation id from the path. Not a number is a 400; a number that names no
+/// conversation is answered like one the caller is not in.
+fn conversation_id(raw: &str) -> Result<ConversationId, AppError> {
+    raw.parse::<i64>()
+        .map(ConversationId)
+        .map_err(|_| AppError::BadRequest("conversation id must be an integer".to_owned()))
+}
+
+/// History query parameters, taken as text so each gets a precise message.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryParams {
+    after_seq: Option<String>,
+    before_seq: Option<String>,
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+fn parse_seq(name: &str, value: Option<String>) -> Result<Option<i64>, AppError> {
+    value
+        .map(|v| match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(n),
+            _ => Err(AppError::BadRequest(format!(
+                "{name} must be a non-negative integer"
+            ))),
+        })
+        .transpose()
+}
+
+/// `since`: epoch milliseconds (digits only) or RFC 3339.
+fn parse_since(value: Option<String>) -> Result<Option<i64>, AppError> {
+    let bad = || AppError::BadRequest("since must be RFC 3339 or epoch milliseconds".to_owned());
+    value
+        .map(|v| {
+            if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+                v.parse::<i64>().map_err(|_| bad())
+            } else {
+                chrono::DateTime::parse_from_rfc3339(&v)
+                    .map(|t| t.timestamp_millis())
+                    .map_err(|_| bad())
+            }
+        })
+        .transpose()
+}
+
+impl HistoryParams {
+    fn parse(self) -> Result<HistoryQuery, AppError> {
+        let limit = match self.limit {
+            None => HISTORY_DEFAULT_LIMIT,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=HISTORY_MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(AppError::BadRequest(format!(
+                        "limit must be an integer from 1 to {HISTORY_MAX_LIMIT}"
+                    )));
+                }
+            },
+        };
+        Ok(HistoryQuery {
+            after_seq: parse_seq("afterSeq", self.after_seq)?,
+            before_seq: parse_seq("beforeSeq", self.before_seq)?,
+            since_ms: parse_since(self.since)?,
+            limit,
+        })
+    }
+}
+
+async fn history(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<HistoryParams>,
+) -> Result<Json<HistoryPage>, AppError> {
+    let id = conversation_id(&id)?;
+    let query = params.parse()?;
+    if !state.db.is_participant(id, me).await? {
+        return Err(AppError::not_a_participant());
+    }
+    Ok(Json(state.db.history(id, query).await?))
+}
+
+async fn send_over_http(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SendMessage>,
+) -> Result<(StatusCode, Json<chat_wire::Message>), AppError> {
+    let id = conversation_id(&id)?;
+    let sent = send_message(&state.db, &state.rate_limiter, me, id, &body).await?;
+    // The Socket.IO layer will broadcast `message:new` here when `!sent.repeat`.
+    let status = if sent.repeat {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(sent.message)))
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let pool = state.db.pool_stats();
+    metrics::gauge!("db_pool_connections").set(f64::from(pool.size));
+    metrics::gauge!("db_pool_idle_connections").set(pool.idle as f64);
+    state.metrics.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_epoch_millis_or_rfc3339() {
+        assert_eq!(parse_since(Some("1000".into())).unwrap(), Some(1000));
+        assert_eq!(
+            parse_since(Some("1970-01-01T00:00:01.500Z".into())).unwrap(),
+            Some(1500)
+        );
+        assert!(parse_since(Some("yesterday".into())).is_err());
+        assert!(parse_since(Some("".into())).is_err());
+    }
+
+    #[test]
+    fn usernames_are_checked() {
+        assert!(validate_username("alice").is_ok());
+        assert!(validate_username("Ünïcødé").is_ok());
+        assert!(validate_username("").is_err());
+        assert!(validate_username(" alice").is_err());
+        assert!(validate_username("a\u{0}b").is_err());
+        assert!(validate_username(&"x".repeat(MAX_USERNAME_CHARS + 1)).is_err());
+    }
+}
