@@ -1160,8 +1160,7 @@ impl Engine {
                 state.contiguous = Some(last);
                 state.max_seen = state.max_seen.max(last);
                 state.sync = Sync::Synced;
-                let newest_missing = state.timeline.oldest_seq().is_none_or(|oldest| oldest > 1);
-                if last > 0 && newest_missing && state.older.is_none() {
+                if last > 0 && state.older.is_none() {
                     state.timeline.has_older = true;
                     self.request_history(conversation, HistoryKind::Before(last + 1));
                 }
