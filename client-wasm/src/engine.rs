@@ -582,6 +582,24 @@ impl Engine {
         self.publish();
     }
 
+    /// Who is in the conversation (from `GET /api/conversations`): `user:online` and
+    /// `user:offline` name only a user, so the engine places them by participants.
+    pub fn set_participants(
+        &mut self,
+        now: Millis,
+        conversation: ConversationId,
+        users: &[UserId],
+    ) {
+        self.tick(now);
+        let config = &self.config;
+        self.conversations
+            .entry(conversation)
+            .or_insert_with(|| ConversationState::new(config))
+            .participants
+            .extend(users.iter().copied());
+        self.publish();
+    }
+
     /// Send a message: returns its `clientMessageId` at once; it shows as `sending`.
     pub fn send(
         &mut self,

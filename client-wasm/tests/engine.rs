@@ -1,0 +1,435 @@
+//! The engine's behaviours one at a time: handshake, auth errors, heartbeat, bad input,
+//! outbox storage, snapshots. Simulated time only.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use chat_wire::{ConversationId, UserId};
+use client_wasm::{
+    Config, ConnectionState, Engine, ErrorKind, Event, MessageStatus, Millis, Output, SocketId,
+};
+use proptest::prelude::*;
+use support::server::FakeServer;
+use support::sim::{NetParams, Sim};
+
+const ME: UserId = UserId(1);
+const OTHER: UserId = UserId(2);
+const ROOM: ConversationId = ConversationId(10);
+
+fn connected_sim() -> Sim {
+    let mut server = FakeServer::new();
+    server.add_conversation(ROOM, &[ME, OTHER]);
+    let mut sim = Sim::new(
+        Engine::new(Config::new("http://chat.test"), 7),
+        server,
+        ME,
+        7,
+        NetParams::perfect(),
+    );
+    sim.command(|e, now| e.connect(now));
+    sim.command(|e, now| e.join(now, ROOM));
+    sim.run_for(1000);
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+    sim
+}
+
+fn drain(engine: &mut Engine) -> Vec<Output> {
+    std::iter::from_fn(|| engine.poll_output()).collect()
+}
+
+fn warnings(outputs: &[Output]) -> usize {
+    outputs
+        .iter()
+        .filter(|o| matches!(o, Output::Event(Event::Warning(_))))
+        .count()
+}
+
+#[test]
+fn connect_asks_for_a_token_then_opens_the_websocket_url() {
+    let mut engine = Engine::new(Config::new("https://chat.example"), 1);
+    engine.connect(Millis(0));
+    let outputs = drain(&mut engine);
+    assert!(outputs.contains(&Output::RequestToken));
+    assert_eq!(engine.state(), ConnectionState::Connecting);
+    engine.handle_token(Millis(1), Some("t".into()));
+    let outputs = drain(&mut engine);
+    assert_eq!(
+        outputs[0],
+        Output::OpenSocket {
+            socket: SocketId(0),
+            url: "wss://chat.example/socket.io/?EIO=4&transport=websocket".into()
+        }
+    );
+    engine.handle_socket_open(Millis(2), SocketId(0));
+    engine.handle_frame(
+        Millis(3),
+        SocketId(0),
+        r#"0{"sid":"a","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}"#,
+    );
+    let outputs = drain(&mut engine);
+    assert!(outputs.contains(&Output::SendFrame {
+        socket: SocketId(0),
+        text: r#"40{"token":"t"}"#.into()
+    }));
+    engine.handle_frame(Millis(4), SocketId(0), r#"40{"sid":"b"}"#);
+    assert_eq!(engine.state(), ConnectionState::Connected);
+    engine.handle_frame(Millis(5), SocketId(0), "2");
+    let outputs = drain(&mut engine);
+    assert!(outputs.contains(&Output::SendFrame {
+        socket: SocketId(0),
+        text: "3".into()
+    }));
+}
+
+#[test]
+fn an_auth_failure_is_an_error_that_stops_reconnecting_until_a_new_token() {
+    let mut sim = connected_sim();
+    sim.token = "forged".into();
+    sim.cut();
+    sim.run_for(60_000);
+    match sim.engine.state() {
+        ConnectionState::Error(error) => {
+            assert_eq!(error.code, ErrorKind::Auth);
+            assert_eq!(error.message, "Invalid or expired token");
+        }
+        other => panic!("expected an auth error, got {other:?}"),
+    }
+    let attempts = sim.log.socket_opens.len();
+    sim.run_for(300_000);
+    assert_eq!(
+        sim.log.socket_opens.len(),
+        attempts,
+        "no reconnecting after an auth error"
+    );
+    let token = sim.server.issue_token(ME);
+    sim.token = token.clone();
+    sim.command(|e, now| e.set_token(now, token));
+    sim.run_for(1000);
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn a_missing_token_is_an_auth_error() {
+    let mut engine = Engine::new(Config::default(), 1);
+    engine.connect(Millis(0));
+    engine.handle_token(Millis(1), None);
+    assert!(matches!(engine.state(), ConnectionState::Error(e) if e.code == ErrorKind::Auth));
+    assert_eq!(engine.poll_timeout(), None);
+}
+
+#[test]
+fn a_silent_server_is_detected_by_the_heartbeat_and_replaced() {
+    let mut sim = connected_sim();
+    let opens = sim.log.socket_opens.len();
+    // Half-open: nothing arrives, no close either.
+    sim.blackhole_until = sim.now + 50_000;
+    sim.run_for(46_000);
+    assert_ne!(sim.engine.state(), ConnectionState::Connected);
+    sim.run_for(60_000);
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+    assert!(sim.log.socket_opens.len() > opens);
+}
+
+#[test]
+fn the_token_is_asked_for_on_every_connection() {
+    let mut sim = connected_sim();
+    let asked = |sim: &Sim| sim.log.socket_opens.len();
+    let before = asked(&sim);
+    let fresh = sim.server.issue_token(ME);
+    sim.token = fresh.clone();
+    sim.cut();
+    sim.run_for(5000);
+    assert_eq!(asked(&sim), before + 1);
+    assert!(
+        sim.log.sent.iter().any(|(_, _, f)| f.contains(&fresh)),
+        "the refreshed token was used"
+    );
+}
+
+#[test]
+fn offline_closes_at_once_and_online_reconnects_at_once() {
+    let mut sim = connected_sim();
+    sim.set_online(false);
+    assert_eq!(sim.engine.state(), ConnectionState::Disconnected);
+    assert_eq!(sim.engine.socket(), None);
+    sim.run_for(100_000);
+    assert_eq!(sim.engine.state(), ConnectionState::Disconnected);
+    sim.set_online(true);
+    sim.run_for(100);
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn rate_limited_sends_wait_and_go_without_using_up_tries() {
+    let mut sim = connected_sim();
+    let ids: Vec<_> = (0..25)
+        .map(|i| {
+            sim.command(|e, now| e.send(now, ROOM, &format!("burst {i}")))
+                .unwrap()
+        })
+        .collect();
+    sim.run_for(30_000);
+    assert!(sim.engine.failed_ids().is_empty());
+    assert!(sim.engine.sending_ids().is_empty());
+    let stored: Vec<_> = sim.server.messages[&ROOM]
+        .iter()
+        .map(|m| m.client_message_id.clone().unwrap())
+        .collect();
+    let sent: Vec<_> = ids.iter().map(ToString::to_string).collect();
+    assert_eq!(stored, sent);
+}
+
+#[test]
+fn refused_sends_fail_at_once_and_retry_sends_them_again() {
+    let mut sim = connected_sim();
+    let elsewhere = ConversationId(99);
+    sim.server.add_conversation(elsewhere, &[OTHER]);
+    let id = sim.command(|e, now| e.send(now, elsewhere, "hi")).unwrap();
+    sim.run_for(1000);
+    assert_eq!(sim.engine.failed_ids(), vec![id.clone()]);
+    let view = sim.engine.conversation(elsewhere).unwrap();
+    assert_eq!(view.messages[0].status, MessageStatus::Failed);
+    sim.server.add_conversation(elsewhere, &[ME, OTHER]);
+    assert!(sim.command(|e, now| e.retry(now, &id)));
+    sim.run_for(2000);
+    assert!(sim.engine.failed_ids().is_empty());
+    assert_eq!(sim.server.messages[&elsewhere].len(), 1);
+}
+
+#[test]
+fn invalid_text_is_refused_by_send() {
+    let mut engine = Engine::new(Config::default(), 1);
+    assert!(engine.send(Millis(0), ROOM, "   ").is_err());
+    assert!(engine.send(Millis(0), ROOM, &"x".repeat(1001)).is_err());
+    assert_eq!(engine.snapshot().outbox_len, 0);
+}
+
+#[test]
+fn the_outbox_survives_a_reload_and_bad_stored_data_is_an_error() {
+    let mut first = Engine::new(Config::default(), 3);
+    let id = first.send(Millis(0), ROOM, "offline").unwrap();
+    let stored = first.save_outbox();
+    let mut server = FakeServer::new();
+    server.add_conversation(ROOM, &[ME, OTHER]);
+    let mut sim = Sim::new(
+        Engine::new(Config::new("http://chat.test"), 4),
+        server,
+        ME,
+        4,
+        NetParams::perfect(),
+    );
+    assert_eq!(sim.command(|e, now| e.restore_outbox(now, &stored)), Ok(1));
+    assert_eq!(
+        sim.engine.conversation(ROOM).unwrap().messages[0].status,
+        MessageStatus::Sending
+    );
+    sim.command(|e, now| e.connect(now));
+    sim.run_for(2000);
+    assert_eq!(
+        sim.server.messages[&ROOM][0].client_message_id.as_deref(),
+        Some(id.as_str())
+    );
+    let mut engine = Engine::new(Config::default(), 1);
+    for bad in ["", "{", "[]", r#"{"version":1}"#, "\u{0}"] {
+        assert!(engine.restore_outbox(Millis(0), bad).is_err());
+    }
+    assert_eq!(engine.snapshot().outbox_len, 0);
+}
+
+#[test]
+fn snapshots_keep_their_identity_until_something_changes() {
+    let mut sim = connected_sim();
+    let before = sim.engine.snapshot();
+    let room = sim.engine.conversation(ROOM).unwrap();
+    sim.run_for(30_000); // pings only
+    assert!(std::sync::Arc::ptr_eq(&before, &sim.engine.snapshot()));
+    sim.other_posts(ROOM, OTHER, "hello");
+    sim.run_for(100);
+    let after = sim.engine.snapshot();
+    assert!(after.version > before.version);
+    assert!(!std::sync::Arc::ptr_eq(
+        &room,
+        &sim.engine.conversation(ROOM).unwrap()
+    ));
+}
+
+#[test]
+fn older_pages_load_on_demand() {
+    let mut server = FakeServer::new();
+    server.add_conversation(ROOM, &[ME, OTHER]);
+    for i in 0..250 {
+        server.post(Millis(0), ROOM, OTHER, &format!("old {i}"));
+    }
+    let mut sim = Sim::new(
+        Engine::new(Config::new("http://chat.test"), 1),
+        server,
+        ME,
+        1,
+        NetParams::perfect(),
+    );
+    sim.command(|e, now| e.connect(now));
+    sim.command(|e, now| e.join(now, ROOM));
+    sim.run_for(1000);
+    let view = sim.engine.conversation(ROOM).unwrap();
+    assert_eq!(view.messages.len(), 100);
+    assert_eq!(view.messages[0].seq, Some(151));
+    assert!(view.has_older);
+    assert!(sim.command(|e, now| e.load_older(now, ROOM)));
+    sim.run_for(1000);
+    let view = sim.engine.conversation(ROOM).unwrap();
+    assert_eq!(view.messages.len(), 200);
+    assert_eq!(view.messages[0].seq, Some(51));
+    assert!(sim.command(|e, now| e.load_older(now, ROOM)));
+    sim.run_for(1000);
+    let view = sim.engine.conversation(ROOM).unwrap();
+    assert_eq!(view.messages[0].seq, Some(1));
+    assert!(!view.has_older);
+    assert!(!sim.command(|e, now| e.load_older(now, ROOM)));
+}
+
+#[test]
+fn presence_comes_from_the_join_ack_and_online_offline_events() {
+    let mut sim = connected_sim();
+    assert_eq!(
+        sim.engine.conversation(ROOM).unwrap().online_user_ids,
+        vec![ME]
+    );
+    sim.command(|e, now| e.set_participants(now, ROOM, &[ME, OTHER]));
+    let socket = sim.engine.socket().unwrap();
+    let now = sim.now;
+    sim.engine
+        .handle_frame(now, socket, r#"42["user:online",2]"#);
+    assert_eq!(
+        sim.engine.conversation(ROOM).unwrap().online_user_ids,
+        vec![ME, OTHER]
+    );
+    sim.engine
+        .handle_frame(now, socket, r#"42["user:offline",2]"#);
+    assert_eq!(
+        sim.engine.conversation(ROOM).unwrap().online_user_ids,
+        vec![ME]
+    );
+}
+
+#[test]
+fn a_gap_in_seqs_triggers_a_backfill() {
+    let mut sim = connected_sim();
+    // The server stores two messages, but only the second reaches the client.
+    sim.server.post(sim.now, ROOM, OTHER, "lost");
+    sim.other_posts(ROOM, OTHER, "seen");
+    sim.run_for(1000);
+    let texts: Vec<_> = sim
+        .engine
+        .conversation(ROOM)
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.text.clone())
+        .collect();
+    assert_eq!(texts, ["lost", "seen"]);
+}
+
+#[test]
+fn bad_input_is_ignored_with_a_reason_and_never_corrupts_the_timeline() {
+    let mut sim = connected_sim();
+    sim.other_posts(ROOM, OTHER, "good");
+    sim.run_for(100);
+    let before = sim.engine.conversation(ROOM).unwrap();
+    let socket = sim.engine.socket().unwrap();
+    let frames = [
+        "",
+        "9",
+        "x",
+        "4",
+        "47",
+        "451-[\"a\",{\"_placeholder\":true,\"num\":0}]",
+        "42[\"message:new\"",
+        "42{}",
+        "42[]",
+        "42[\"message:new\",{\"id\":\"x\"}]",
+        "42[\"message:new\",{\"id\":5,\"conversationId\":77,\"seq\":1,\"senderId\":2,\"text\":\"x\",\"clientMessageId\":null,\"createdAt\":\"t\"}]",
+        "42[\"message:new\",{\"id\":5,\"conversationId\":10,\"seq\":-3,\"senderId\":2,\"text\":\"x\",\"clientMessageId\":null,\"createdAt\":\"t\"}]",
+        "42[\"message:new\",{\"id\":99,\"conversationId\":10,\"seq\":1,\"senderId\":2,\"text\":\"conflict\",\"clientMessageId\":null,\"createdAt\":\"t\"}]",
+        "42[\"typing:start\",5]",
+        "42[\"typing:start\",{\"conversationId\":77,\"userId\":2}]",
+        "42[\"user:online\",\"me\"]",
+        "42[\"message:read\",{}]",
+        "42[\"conversation:new\",[]]",
+        "42[\"no:such:event\",1]",
+        "43999[{\"success\":true}]",
+        "43[{\"success\":true}]",
+        "40{\"sid\":\"again\"}",
+        "0{\"sid\":\"again\",\"pingInterval\":1,\"pingTimeout\":1}",
+    ];
+    for frame in frames {
+        let now = sim.now;
+        sim.engine.handle_frame(now, socket, frame);
+        let outputs = drain(&mut sim.engine);
+        assert_eq!(warnings(&outputs), 1, "frame {frame:?} gave {outputs:?}");
+        assert_eq!(
+            sim.engine.state(),
+            ConnectionState::Connected,
+            "frame {frame:?}"
+        );
+    }
+    assert_eq!(
+        sim.engine.conversation(ROOM).unwrap().messages,
+        before.messages
+    );
+    // A frame on a socket the engine does not use is ignored too.
+    let now = sim.now;
+    sim.engine.handle_frame(now, SocketId(999), "41");
+    assert_eq!(warnings(&drain(&mut sim.engine)), 1);
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+    // A server DISCONNECT ends the connection; the engine comes back.
+    sim.engine.handle_frame(now, socket, "41");
+    sim.drain();
+    assert_eq!(sim.engine.state(), ConnectionState::Disconnected);
+    sim.run_for(5000);
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn a_read_receipt_marks_the_message_read() {
+    let mut sim = connected_sim();
+    sim.command(|e, now| e.send(now, ROOM, "read me")).unwrap();
+    sim.run_for(500);
+    let id = sim.engine.conversation(ROOM).unwrap().messages[0]
+        .id
+        .unwrap();
+    let socket = sim.engine.socket().unwrap();
+    let now = sim.now;
+    let frame = format!(
+        r#"42["message:read",{{"messageId":{},"conversationId":10,"readBy":2,"readAt":"t"}}]"#,
+        id.0
+    );
+    sim.engine.handle_frame(now, socket, &frame);
+    assert_eq!(
+        sim.engine.conversation(ROOM).unwrap().messages[0].status,
+        MessageStatus::Read
+    );
+}
+
+proptest! {
+    /// Arbitrary frames on a connected engine: no panic, the timeline stays sorted and
+    /// free of duplicates.
+    #[test]
+    fn arbitrary_frames_never_panic_or_corrupt_the_timeline(
+        frames in prop::collection::vec(prop_oneof![
+            ".{0,40}",
+            "4[0-6][0-9]{0,2}\\[\"(message:new|typing:start|user:online|message:read)\",\\{\"id\":[0-9],\"conversationId\":10,\"seq\":[0-9],\"senderId\":2,\"text\":\"t\",\"clientMessageId\":null,\"createdAt\":\"t\"\\}\\]",
+            "[0-6]{1,2}[\\[\\]{}\":a-z0-9,]{0,30}",
+        ], 1..40)
+    ) {
+        let mut sim = connected_sim();
+        let socket = sim.engine.socket().unwrap();
+        for frame in frames {
+            let now = sim.now;
+            sim.engine.handle_frame(now, socket, &frame);
+            drain(&mut sim.engine);
+        }
+        let view = sim.engine.conversation(ROOM).unwrap();
+        let seqs: Vec<_> = view.messages.iter().filter_map(|m| m.seq).collect();
+        prop_assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{:?}", seqs);
+    }
+}
