@@ -1,0 +1,316 @@
+/**
+ * The public types of chat-client: the engine (SPEC.md section 5), its snapshots and
+ * events, the React hooks' results, and the REST helpers. Everything here is plain
+ * data or a function type: no runtime code, so apps can import it freely.
+ *
+ * Ids are numbers (the server's integer ids); `clientMessageId` is a UUID string; times
+ * from the server are RFC 3339 strings; times of the engine are epoch milliseconds.
+ */
+
+// ---- Wire shapes (SPEC.md sections 2 and 3) -------------------------------------------
+
+/** A stored message as the server sends it (`message:new`, history pages, HTTP sends). */
+export interface Message {
+  readonly id: number;
+  readonly conversationId: number;
+  /** 1, 2, 3… within the conversation, gapless, in commit order. */
+  readonly seq: number;
+  readonly senderId: number;
+  readonly text: string;
+  readonly clientMessageId: string | null;
+  /** RFC 3339 UTC with milliseconds. */
+  readonly createdAt: string;
+}
+
+/** What `sendMessage` of `useSocketIO` takes (DESIGN.md 2.2). */
+export interface MessageData {
+  readonly text: string;
+}
+
+export type ConversationKind = "direct" | "group";
+
+/** A conversation as `GET /api/conversations` lists it (and `conversation:new` carries it). */
+export interface Conversation {
+  readonly id: number;
+  readonly kind: ConversationKind;
+  readonly title: string | null;
+  readonly participantIds: readonly number[];
+  readonly lastSeq: number;
+}
+
+export interface User {
+  readonly id: number;
+  readonly username: string;
+}
+
+/** `POST /api/auth/register` and `/login`. */
+export interface AuthResult {
+  readonly token: string;
+  readonly user: User;
+}
+
+/** Failure codes of acks and REST errors; `"unknown"` for a code this build does not know. */
+export type ErrorCode =
+  | "bad_request"
+  | "forbidden"
+  | "too_long"
+  | "rate_limited"
+  | "internal"
+  | "unauthorized"
+  | "not_found"
+  | "conflict"
+  | "payload_too_large"
+  | "unknown";
+
+// ---- The engine's options -------------------------------------------------------------
+
+/** Where the wasm module comes from: a URL (browsers, bundlers such as Metro) or its bytes (Node). */
+export type WasmSource = string | URL | Response | BufferSource | WebAssembly.Module;
+
+/**
+ * Asked on every connect (so a refreshed token is used on reconnect). `null` means "no
+ * token": the engine goes to state `error` with code `auth` and stops reconnecting until
+ * `setToken` or `connect` is called. A thrown error or rejected promise counts as a failed
+ * attempt (the engine backs off and asks again).
+ */
+export type TokenGetter = () => string | null | Promise<string | null>;
+
+/** Where the outbox of unsent messages is kept: `localStorage` (survives a reload) or memory. */
+export type StorageKind = "local" | "memory";
+
+/**
+ * `websocket`: Socket.IO over a WebSocket (the default). `http`: the rollback mode of
+ * DESIGN.md section 9: sends go through `POST /api/conversations/:id/messages` and history is
+ * polled; the same outbox, the same idempotent `clientMessageId`s, the same snapshots.
+ */
+export type Transport = "websocket" | "http";
+
+export interface ChatEngineOptions {
+  /** The server's base URL, `http(s)://host[:port]`. */
+  readonly url: string;
+  readonly getToken: TokenGetter;
+  /** Default `"local"` where `localStorage` exists, else `"memory"`. */
+  readonly storage?: StorageKind;
+  /** Default `"websocket"`. */
+  readonly transport?: Transport;
+  /**
+   * The wasm module, for bundlers that cannot resolve it next to the JS (Metro: import the
+   * `.wasm` as an asset and pass its URL). Only the first engine's value is used: the
+   * module is loaded once.
+   */
+  readonly wasm?: WasmSource;
+  /**
+   * The user the outbox belongs to (its storage key is per server URL and user). When
+   * omitted, `createChatEngine` asks `getToken()` once and reads the token's `userId`.
+   */
+  readonly userId?: number;
+  /** HTTP mode: how often history is polled, in ms (default 2000). */
+  readonly pollIntervalMs?: number;
+}
+
+// ---- Snapshots ------------------------------------------------------------------------
+
+export type ConnectionStatus = "disconnected" | "connecting" | "connected" | "error";
+
+/** Why the connection is in `error`. `auth`: the token was missing, invalid or expired. */
+export interface ConnectionError {
+  readonly code: "auth";
+  readonly message: string;
+}
+
+/** A message's status (the `data-status` of SPEC.md section 6). */
+export type MessageStatus = "sending" | "sent" | "read" | "failed";
+
+/**
+ * A message as the UI shows it. Unsent messages (status `sending` or `failed`) have no
+ * `id`, `seq` or `createdAt` yet; `clientMessageId` identifies them (for `retry`).
+ */
+export interface MessageView {
+  readonly id: number | null;
+  readonly seq: number | null;
+  /** `null` for an unsent message when the engine does not know its own user yet. */
+  readonly senderId: number | null;
+  readonly text: string;
+  readonly clientMessageId: string | null;
+  readonly createdAt: string | null;
+  readonly status: MessageStatus;
+}
+
+/** One conversation. Frozen; replaced (new identity) only when something in it changed. */
+export interface ConversationSnapshot {
+  readonly id: number;
+  /** Stored messages by seq, then unsent ones in send order. Each message object keeps its identity while unchanged. */
+  readonly messages: readonly MessageView[];
+  /** Who is typing now, ascending. */
+  readonly typingUserIds: readonly number[];
+  /** Who is online, ascending. */
+  readonly onlineUserIds: readonly number[];
+  /** The server has older messages than the oldest shown (`loadOlder` fetches them). */
+  readonly hasOlder: boolean;
+  /** An older page is being fetched. */
+  readonly loadingOlder: boolean;
+  /** Joined on the current connection and caught up. */
+  readonly synced: boolean;
+}
+
+export interface ConnectionSnapshot {
+  readonly state: ConnectionStatus;
+  /** Set exactly when `state` is `"error"`. */
+  readonly error: ConnectionError | null;
+  /** While waiting to reconnect: when the next attempt starts (epoch ms). */
+  readonly reconnectAt: number | null;
+  /** Failed attempts since the last success. */
+  readonly failedAttempts: number;
+}
+
+/** Everything the UI reads. Frozen; a new object only when something changed. */
+export interface EngineSnapshot {
+  /** Grows with every change. */
+  readonly version: number;
+  readonly connection: ConnectionSnapshot;
+  /** Conversations the engine knows (joined, sent to, or with participants set), by id. */
+  readonly conversations: Readonly<Record<number, ConversationSnapshot>>;
+  /** Messages in the outbox (sending or failed), across conversations. */
+  readonly outboxLength: number;
+}
+
+// ---- Events ---------------------------------------------------------------------------
+
+/** What the engine tells listeners of `onEvent`, beside the snapshot. */
+export type EngineEvent =
+  | { readonly type: "state"; readonly state: ConnectionStatus; readonly error: ConnectionError | null }
+  /** A message arrived that the timeline did not have (someone else's, or an echo from another device). */
+  | { readonly type: "message"; readonly message: Message }
+  | { readonly type: "typing"; readonly conversationId: number; readonly userId: number; readonly isTyping: boolean }
+  | { readonly type: "presence"; readonly userId: number; readonly isOnline: boolean }
+  /** A conversation including this user was created (`conversation:new`). */
+  | { readonly type: "conversationNew"; readonly conversation: Conversation }
+  /** Joining failed (`forbidden`: not a participant or no such conversation); the conversation is left. */
+  | { readonly type: "joinFailed"; readonly conversationId: number; readonly code: ErrorCode }
+  /** A message is `failed`: tries used up (`code` null) or refused (`code`). `retry` tries again. */
+  | { readonly type: "sendFailed"; readonly clientMessageId: string; readonly code: ErrorCode | null }
+  /** Something from the network was ignored or ended the connection; for the log. */
+  | { readonly type: "warning"; readonly message: string };
+
+export type EngineEventType = EngineEvent["type"];
+
+export type Unsubscribe = () => void;
+
+// ---- The engine -----------------------------------------------------------------------
+
+/**
+ * The chat engine (SPEC.md section 5). Every method validates its arguments and throws an
+ * `Error` (name `ChatEngineError`, with a `code`) on bad input; none of them blocks.
+ * After `destroy()` every method but `getSnapshot`/`getConversation` throws.
+ */
+export interface ChatEngine {
+  /** Connect, and stay connected (reconnecting with backoff) until `disconnect`. */
+  connect(): void;
+  /** Close the connection and stay disconnected. */
+  disconnect(): void;
+  /** A new token (after a login or refresh): leaves an `auth` error and connects with it. */
+  setToken(token: string): void;
+  /** Follow a conversation: join it now and on every reconnection, keep it in sync. */
+  join(conversationId: number): void;
+  /** Stop following it; its messages stay in memory. */
+  leave(conversationId: number): void;
+  /** Queue a message; returns its `clientMessageId` at once (the message shows as `sending`). Throws on empty or over-long text. */
+  send(conversationId: number, text: string): string;
+  /** Try a `failed` message again; false if it is not a failed message. */
+  retry(clientMessageId: string): boolean;
+  /** Call on every keystroke in the conversation's input. */
+  typing(conversationId: number): void;
+  /** Tell the sender the message was read (now, or on the next connection). */
+  markRead(messageId: number): void;
+  /** Fetch the page before the oldest message shown; false if nothing to fetch or under way. */
+  loadOlder(conversationId: number): boolean;
+  /** Who is in a conversation (from `GET /api/conversations`), so presence can be placed. */
+  setParticipants(conversationId: number, userIds: readonly number[]): void;
+  /** For `useSyncExternalStore`: `listener` runs after every change of the snapshot. */
+  subscribe(listener: () => void): Unsubscribe;
+  getSnapshot(): EngineSnapshot;
+  /** One conversation's snapshot (the same object as in `getSnapshot().conversations`). */
+  getConversation(conversationId: number): ConversationSnapshot | undefined;
+  /** Every event, in order. Listener errors are logged, never break the engine. */
+  onEvent(listener: (event: EngineEvent) => void): Unsubscribe;
+  /** The user the token names, once a token was seen. */
+  readonly userId: number | null;
+  readonly transport: Transport;
+  /** Close the socket, stop every timer and listener. The engine cannot be used again. */
+  destroy(): void;
+}
+
+// ---- Hooks ----------------------------------------------------------------------------
+
+export interface UseSocketIOOptions {
+  /** The engine; defaults to the one of the nearest `ChatEngineProvider`. `null` while loading. */
+  readonly engine?: ChatEngine | null;
+  /** Call `engine.connect()` on mount (default true). The hook never disconnects: `destroy` does. */
+  readonly autoConnect?: boolean;
+}
+
+/** DESIGN.md 2.2, plus the full connection state. Callback registrations return an unsubscribe and are removed on unmount. */
+export interface UseSocketIOReturn {
+  readonly connected: boolean;
+  readonly connecting: boolean;
+  /** The connection error (an `Error` whose `code` is `"auth"`), or null. */
+  readonly error: (Error & { readonly code: ConnectionError["code"] }) | null;
+  readonly state: ConnectionStatus;
+  /** Queues the message; resolves at once with its `clientMessageId` (delivery shows in its status). Rejects on bad text. */
+  readonly sendMessage: (conversationId: number, data: MessageData) => Promise<string>;
+  readonly joinConversation: (conversationId: number) => void;
+  readonly leaveConversation: (conversationId: number) => void;
+  readonly onMessage: (callback: (message: Message) => void) => Unsubscribe;
+  readonly onTyping: (callback: (userId: number, isTyping: boolean, conversationId: number) => void) => Unsubscribe;
+  readonly onPresence: (callback: (userId: number, isOnline: boolean) => void) => Unsubscribe;
+  readonly onConversationNew: (callback: (conversation: Conversation) => void) => Unsubscribe;
+  readonly engine: ChatEngine | null;
+}
+
+export interface UseConversationOptions {
+  readonly engine?: ChatEngine | null;
+  /** Join on mount and leave on unmount (default true). */
+  readonly join?: boolean;
+}
+
+export interface UseConversationReturn {
+  readonly messages: readonly MessageView[];
+  /** Returns the `clientMessageId`; throws on bad text. */
+  readonly send: (text: string) => string;
+  readonly retry: (clientMessageId: string) => boolean;
+  /** Call on every keystroke. */
+  readonly typing: () => void;
+  readonly typingUserIds: readonly number[];
+  readonly onlineUserIds: readonly number[];
+  readonly markRead: (messageId: number) => void;
+  readonly loadOlder: () => boolean;
+  readonly hasOlder: boolean;
+  readonly loadingOlder: boolean;
+  readonly synced: boolean;
+}
+
+// ---- REST helpers ---------------------------------------------------------------------
+
+export interface ChatApi {
+  register(username: string, password: string): Promise<AuthResult>;
+  login(username: string, password: string): Promise<AuthResult>;
+  me(): Promise<User>;
+  /** `null` when there is no user of that exact name. */
+  findUser(username: string): Promise<User | null>;
+  listConversations(): Promise<Conversation[]>;
+  /** The caller is added; two people and no title is a direct conversation (the same one every time). */
+  createConversation(participantIds: readonly number[], title?: string): Promise<Conversation>;
+  /** History: `afterSeq` (what was missed) or `beforeSeq` (older), `limit` 1–500. */
+  messages(
+    conversationId: number,
+    query?: { readonly afterSeq?: number; readonly beforeSeq?: number; readonly limit?: number },
+  ): Promise<{ messages: Message[]; hasMore: boolean }>;
+}
+
+export interface ChatApiOptions {
+  readonly url: string;
+  /** Needed for every route but register/login. */
+  readonly getToken?: TokenGetter;
+  /** Defaults to the global `fetch`. */
+  readonly fetch?: typeof fetch;
+}
