@@ -46,7 +46,7 @@ const POSTGRES_CONNECTIONS: u32 = 10;
 /// shown.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("database error: {0}")]
+    #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
