@@ -73,6 +73,14 @@ pub enum Event {
         conversation: ConversationId,
         code: ErrorCode,
     },
+    /// One of this client's messages is stored on the server (its ack, echo or a history
+    /// page said so): `send`'s promise, so to speak, is kept.
+    Sent {
+        client_message_id: ClientMessageId,
+        conversation: ConversationId,
+        message: MessageId,
+        seq: i64,
+    },
     /// A message is `failed` (tries used up: `code` is `None`; or refused with `code`).
     SendFailed {
         client_message_id: ClientMessageId,
@@ -1060,6 +1068,12 @@ impl Engine {
                 .and_then(|text| ClientMessageId::parse(text).ok())
             && self.outbox.remove(&id).is_some()
         {
+            self.outputs.push_back(Output::Event(Event::Sent {
+                client_message_id: id,
+                conversation,
+                message: message.id,
+                seq: message.seq,
+            }));
             self.outbox_dirty = true;
             self.flush(conversation);
         }
@@ -1235,6 +1249,12 @@ impl Engine {
         };
         let conversation = entry.conversation;
         self.outbox.remove(id);
+        self.outputs.push_back(Output::Event(Event::Sent {
+            client_message_id: id.clone(),
+            conversation,
+            message: message.id,
+            seq: message.seq,
+        }));
         self.outbox_dirty = true;
         if let Some(state) = self.conversations.get_mut(&conversation) {
             state.timeline.remove_pending(id);

@@ -180,6 +180,54 @@ fn rate_limited_sends_wait_and_go_without_using_up_tries() {
 }
 
 #[test]
+fn each_stored_send_is_reported_sent_once_with_its_seq() {
+    let mut sim = connected_sim();
+    let ids: Vec<_> = (0..3)
+        .map(|i| {
+            sim.command(|e, now| e.send(now, ROOM, &format!("m{i}")))
+                .unwrap()
+        })
+        .collect();
+    // A cut while sending: some acks are lost, the echo or history settles them instead.
+    sim.run_for(5);
+    sim.cut();
+    sim.run_for(30_000);
+    let sent: Vec<_> = sim
+        .log
+        .events
+        .iter()
+        .filter_map(|(_, event)| match event {
+            Event::Sent {
+                client_message_id,
+                conversation,
+                seq,
+                ..
+            } => {
+                assert_eq!(*conversation, ROOM);
+                Some((client_message_id.clone(), *seq))
+            }
+            _ => None,
+        })
+        .collect();
+    let stored: Vec<_> = sim.server.messages[&ROOM]
+        .iter()
+        .map(|m| (m.client_message_id.clone().unwrap(), m.seq))
+        .collect();
+    let reported: Vec<_> = sent
+        .iter()
+        .map(|(id, seq)| (id.to_string(), *seq))
+        .collect();
+    assert_eq!(
+        reported, stored,
+        "every stored message reported once, in order, with its seq"
+    );
+    assert_eq!(
+        sent.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        ids
+    );
+}
+
+#[test]
 fn refused_sends_fail_at_once_and_retry_sends_them_again() {
     let mut sim = connected_sim();
     let elsewhere = ConversationId(99);
