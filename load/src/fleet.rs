@@ -1,0 +1,224 @@
+//! The simulated users: one engine each, an event pump per engine, and the [`Recorder`]
+//! the pumps report to.
+
+use crate::population::{Member, Population};
+use crate::report::Latencies;
+use chat_wire::{ConversationId, UserId};
+use client_native::{ClientOptions, NativeClient};
+use client_wasm::{ConnectionState, Event};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// What the run measured, written by every client's event pump.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    inner: Mutex<Recorded>,
+    /// Something was recorded: waiters re-check their condition.
+    pub changed: Notify,
+    pub failed: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// When each message was handed to its sender's engine, by clientMessageId.
+    pub sent_at: HashMap<String, Instant>,
+    pub delivery: Latencies,
+    pub ack: Latencies,
+    pub reconnect: Latencies,
+    /// Every acknowledged message: (conversation, seq, clientMessageId).
+    pub acked: Vec<(ConversationId, i64, String)>,
+    /// When the last acknowledgement arrived.
+    pub last_ack: Option<Instant>,
+}
+
+impl Recorder {
+    pub fn lock(&self) -> MutexGuard<'_, Recorded> {
+        // Pumps only push numbers while holding it; a poisoned lock still holds valid data.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until `done` holds or `patience` runs out; `false` on timeout.
+    pub async fn wait_until(&self, patience: Duration, mut done: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + patience;
+        loop {
+            let changed = self.changed.notified();
+            if done() {
+                return true;
+            }
+            // A condition may also turn true without an event (a command returned), so
+            // look again at least every 100 ms.
+            let wake = deadline.min(Instant::now() + Duration::from_millis(100));
+            tokio::select! {
+                () = changed => {}
+                () = tokio::time::sleep_until(wake) => {}
+            }
+            if Instant::now() >= deadline {
+                return done();
+            }
+        }
+    }
+}
+
+/// One simulated user.
+#[derive(Debug)]
+pub struct FleetClient {
+    pub user: UserId,
+    pub client: NativeClient,
+    pub conversations: Vec<ConversationId>,
+    /// When the client last lost its connection, while it has not caught up since.
+    lost_at: Mutex<Option<Instant>>,
+}
+
+impl FleetClient {
+    /// Connected, and every conversation joined and synced.
+    pub fn caught_up(&self) -> bool {
+        let snapshot = self.client.snapshot();
+        snapshot.connection.state == ConnectionState::Connected
+            && self.conversations.iter().all(|id| {
+                snapshot
+                    .conversations
+                    .get(id)
+                    .is_some_and(|view| view.synced)
+            })
+    }
+}
+
+/// All the simulated users of a run.
+#[derive(Debug)]
+pub struct Fleet {
+    pub clients: Vec<Arc<FleetClient>>,
+    pub recorder: Arc<Recorder>,
+    pub conversations: Vec<(ConversationId, Vec<usize>)>,
+}
+
+impl Fleet {
+    /// Starts an engine per member (not connected yet).
+    pub fn start(url: &str, population: Population, seed: u64) -> Fleet {
+        let recorder = Arc::new(Recorder::default());
+        let clients = population
+            .members
+            .into_iter()
+            .enumerate()
+            .map(|(index, member)| {
+                start_client(url, member, seed.wrapping_add(index as u64), &recorder)
+            })
+            .collect();
+        Fleet {
+            clients,
+            recorder,
+            conversations: population.conversations,
+        }
+    }
+
+    /// Connects and joins everyone; the number caught up within `patience`.
+    pub async fn connect_all(&self, patience: Duration) -> usize {
+        for fleet_client in &self.clients {
+            fleet_client.client.connect();
+            for &conversation in &fleet_client.conversations {
+                fleet_client.client.join(conversation);
+            }
+        }
+        self.recorder
+            .wait_until(patience, || self.caught_up() == self.clients.len())
+            .await;
+        self.caught_up()
+    }
+
+    pub fn caught_up(&self) -> usize {
+        self.clients.iter().filter(|c| c.caught_up()).count()
+    }
+
+    /// Marks every client as having lost its connection now (a storm starts).
+    pub fn mark_lost(&self) {
+        let now = Instant::now();
+        for fleet_client in &self.clients {
+            *lock(&fleet_client.lost_at) = Some(now);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn start_client(
+    url: &str,
+    member: Member,
+    seed: u64,
+    recorder: &Arc<Recorder>,
+) -> Arc<FleetClient> {
+    let token = member.token.clone();
+    let mut options = ClientOptions::new(url, move || Some(token.clone()));
+    options.seed = seed;
+    // Keep every message of the run in memory, so the final check sees whole timelines.
+    options.config.timeline_capacity = usize::MAX;
+    let (client, mut events) = NativeClient::spawn(options);
+    let fleet_client = Arc::new(FleetClient {
+        user: member.user,
+        client,
+        conversations: member.conversations,
+        lost_at: Mutex::new(None),
+    });
+    let (me, recorder) = (Arc::downgrade(&fleet_client), recorder.clone());
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            let Some(me) = me.upgrade() else { return };
+            record(&me, &recorder, event);
+            recorder.changed.notify_waiters();
+        }
+    });
+    fleet_client
+}
+
+fn record(me: &FleetClient, recorder: &Recorder, event: Event) {
+    let now = Instant::now();
+    match event {
+        Event::MessageReceived(view) if view.sender_id != Some(me.user) => {
+            let mut recorded = recorder.lock();
+            let sent = view
+                .client_message_id
+                .as_ref()
+                .and_then(|id| recorded.sent_at.get(id).copied());
+            if let Some(sent) = sent {
+                recorded.delivery.record(now - sent);
+            }
+        }
+        Event::Sent {
+            client_message_id,
+            conversation,
+            seq,
+            ..
+        } => {
+            let mut recorded = recorder.lock();
+            let id = client_message_id.to_string();
+            if let Some(sent) = recorded.sent_at.get(&id).copied() {
+                recorded.ack.record(now - sent);
+            }
+            recorded.acked.push((conversation, seq, id));
+            recorded.last_ack = Some(now);
+        }
+        Event::SendFailed { .. } => {
+            recorder.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        Event::StateChanged(ConnectionState::Disconnected | ConnectionState::Connecting) => {
+            let mut lost_at = lock(&me.lost_at);
+            lost_at.get_or_insert(now);
+        }
+        _ => {}
+    }
+    let mut lost_at = lock(&me.lost_at);
+    if let Some(lost) = *lost_at
+        && me.caught_up()
+    {
+        recorder.lock().reconnect.record(now - lost);
+        *lost_at = None;
+    }
+}
