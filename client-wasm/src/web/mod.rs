@@ -1,9 +1,727 @@
-//! wasm-bindgen bindings: the JS-facing surface of the engine.
+//! wasm-bindgen bindings: the engine in a browser (or any JS runtime with `WebSocket`,
+//! `fetch` and `setTimeout`), as one exported class, `ChatEngine`.
+//!
+//! This is the run loop of the crate doc, wired to the platform:
+//!
+//! - [`socket`]: one `web_sys::WebSocket` per socket the engine asks for.
+//! - [`timer`]: the one timer for [`Engine::poll_timeout`], and the clock (`performance.now()`).
+//! - [`http`]: history requests (and sends in HTTP mode) through `fetch`, with the bearer token.
+//! - [`storage`]: the outbox in `localStorage`, keyed by server URL and user.
+//! - [`to_js`]: snapshots and events as frozen JS objects, cached so identity means "unchanged".
+//! - [`args`]: every value JS hands in, parsed in one place.
+//! - [`error`]: every failure as a JS `Error` (`ChatEngineError` with a `code`), in one place.
+//!
+//! The driver ([`Driver`]) is shared by the class and by the callbacks it registers
+//! (which hold it weakly). Every entry point changes the engine and then calls
+//! [`Driver::pump`], which drains the engine's outputs, carries them out, re-arms the
+//! timer and tells subscribers. JS listeners run with no Rust borrow held, so a listener
+//! may call back into the engine: what that call produces is queued in the engine and
+//! drained by the pump already running.
 
+mod args;
+mod error;
+mod http;
+mod socket;
+mod storage;
+mod timer;
+mod to_js;
+
+use js_sys::{Function, Object, Promise};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::config::Config;
+use crate::engine::{Engine, Event, Output};
+use crate::ids::{RequestId, SocketId};
+use crate::time::Millis;
+use args::{StorageKind, TransportKind};
+use error::console_error;
+use socket::Socket;
+use storage::OutboxStore;
+use timer::{DeadlineTimer, now};
+use to_js::JsCache;
+
+pub use error::WebError;
+pub use storage::storage_key as outbox_storage_key;
 
 /// The engine's version (`client-wasm` crate version).
 #[wasm_bindgen(js_name = engineVersion)]
 pub fn engine_version() -> String {
     crate::VERSION.to_owned()
+}
+
+/// The `userId` claim of a JWT (not verified: only the server can), or `null`. The JS
+/// package uses it to pick the outbox's storage key before the first connect.
+#[wasm_bindgen(js_name = tokenUserId, unchecked_return_type = "number | null")]
+pub fn token_user_id(#[wasm_bindgen(unchecked_param_type = "string")] token: JsValue) -> JsValue {
+    token
+        .as_string()
+        .and_then(|token| crate::token::user_id(&token))
+        .map_or(JsValue::NULL, |user| JsValue::from(user.0 as f64))
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+export type ConnectionStatus = "disconnected" | "connecting" | "connected" | "error";
+export type MessageStatus = "sending" | "sent" | "read" | "failed";
+export type ErrorCode = "bad_request" | "forbidden" | "too_long" | "rate_limited" | "internal"
+  | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "unknown";
+export type TokenGetter = () => string | null | Promise<string | null>;
+export interface ChatEngineOptions {
+  readonly url: string;
+  readonly getToken: TokenGetter;
+  readonly storage?: "local" | "memory";
+  readonly transport?: "websocket" | "http";
+  readonly userId?: number;
+  readonly pollIntervalMs?: number;
+}
+export interface ConnectionError { readonly code: "auth"; readonly message: string; }
+export interface MessageView {
+  readonly id: number | null;
+  readonly seq: number | null;
+  readonly senderId: number | null;
+  readonly text: string;
+  readonly clientMessageId: string | null;
+  readonly createdAt: string | null;
+  readonly status: MessageStatus;
+}
+export interface ConversationSnapshot {
+  readonly id: number;
+  readonly messages: readonly MessageView[];
+  readonly typingUserIds: readonly number[];
+  readonly onlineUserIds: readonly number[];
+  readonly hasOlder: boolean;
+  readonly loadingOlder: boolean;
+  readonly synced: boolean;
+}
+export interface ConnectionSnapshot {
+  readonly state: ConnectionStatus;
+  readonly error: ConnectionError | null;
+  readonly reconnectAt: number | null;
+  readonly failedAttempts: number;
+}
+export interface EngineSnapshot {
+  readonly version: number;
+  readonly connection: ConnectionSnapshot;
+  readonly conversations: Readonly<Record<number, ConversationSnapshot>>;
+  readonly outboxLength: number;
+}
+export interface Message {
+  readonly id: number;
+  readonly conversationId: number;
+  readonly seq: number;
+  readonly senderId: number;
+  readonly text: string;
+  readonly clientMessageId: string | null;
+  readonly createdAt: string;
+}
+export interface Conversation {
+  readonly id: number;
+  readonly kind: "direct" | "group";
+  readonly title: string | null;
+  readonly participantIds: readonly number[];
+  readonly lastSeq: number;
+}
+export type EngineEvent =
+  | { readonly type: "state"; readonly state: ConnectionStatus; readonly error: ConnectionError | null }
+  | { readonly type: "message"; readonly message: Message }
+  | { readonly type: "typing"; readonly conversationId: number; readonly userId: number; readonly isTyping: boolean }
+  | { readonly type: "presence"; readonly userId: number; readonly isOnline: boolean }
+  | { readonly type: "conversationNew"; readonly conversation: Conversation }
+  | { readonly type: "joinFailed"; readonly conversationId: number; readonly code: ErrorCode }
+  | { readonly type: "sent"; readonly clientMessageId: string; readonly conversationId: number; readonly messageId: number; readonly seq: number }
+  | { readonly type: "sendFailed"; readonly clientMessageId: string; readonly code: ErrorCode | null }
+  | { readonly type: "warning"; readonly message: string };
+"#;
+
+/// The chat engine for JS: SPEC.md section 5. See the module doc.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct ChatEngine {
+    driver: Rc<Driver>,
+}
+
+#[wasm_bindgen]
+impl ChatEngine {
+    /// A disconnected engine with the stored outbox restored. Throws a `ChatEngineError`
+    /// (code `invalid_options`) on bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "ChatEngineOptions")] options: JsValue,
+    ) -> Result<ChatEngine, WebError> {
+        error::install_panic_hook();
+        let options = args::options(&options)?;
+        Ok(ChatEngine {
+            driver: Driver::new(options),
+        })
+    }
+
+    /// Connect, and stay connected (reconnecting with backoff) until `disconnect`.
+    pub fn connect(&self) -> Result<(), WebError> {
+        self.driver.command(|engine, now| engine.connect(now))
+    }
+
+    /// Close the connection and stay disconnected.
+    pub fn disconnect(&self) -> Result<(), WebError> {
+        self.driver.command(|engine, now| engine.disconnect(now))
+    }
+
+    /// A new token: leaves an `auth` error and connects with it.
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+    ) -> Result<(), WebError> {
+        let token = args::token(&token)?;
+        self.driver
+            .command(move |engine, now| engine.set_token(now, token))
+    }
+
+    /// Follow a conversation: join it now and on every reconnection.
+    pub fn join(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number", js_name = conversationId)]
+        conversation_id: JsValue,
+    ) -> Result<(), WebError> {
+        let id = args::conversation_id(&conversation_id)?;
+        self.driver.command(|engine, now| engine.join(now, id))
+    }
+
+    /// Stop following a conversation; its messages stay in memory.
+    pub fn leave(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number", js_name = conversationId)]
+        conversation_id: JsValue,
+    ) -> Result<(), WebError> {
+        let id = args::conversation_id(&conversation_id)?;
+        self.driver.command(|engine, now| engine.leave(now, id))
+    }
+
+    /// Queues a message and returns its `clientMessageId` at once.
+    pub fn send(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number", js_name = conversationId)]
+        conversation_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<String, WebError> {
+        let id = args::conversation_id(&conversation_id)?;
+        let text = args::text(&text)?;
+        let sent = self
+            .driver
+            .command(|engine, now| engine.send(now, id, &text))?;
+        sent.map(|cmid| cmid.to_string())
+            .map_err(|e| WebError::Text(e.to_string()))
+    }
+
+    /// Tries a `failed` message again; false if it is not a failed message.
+    pub fn retry(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = clientMessageId)]
+        client_message_id: JsValue,
+    ) -> Result<bool, WebError> {
+        let id = args::client_message_id(&client_message_id)?;
+        self.driver.command(|engine, now| engine.retry(now, &id))
+    }
+
+    /// A keystroke in the conversation's input.
+    pub fn typing(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number", js_name = conversationId)]
+        conversation_id: JsValue,
+    ) -> Result<(), WebError> {
+        let id = args::conversation_id(&conversation_id)?;
+        self.driver.command(|engine, now| engine.typing(now, id))
+    }
+
+    /// Tells the sender the message was read.
+    #[wasm_bindgen(js_name = markRead)]
+    pub fn mark_read(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number", js_name = messageId)] message_id: JsValue,
+    ) -> Result<(), WebError> {
+        let id = args::message_id(&message_id)?;
+        self.driver.command(|engine, now| engine.mark_read(now, id))
+    }
+
+    /// Fetches the page before the oldest message shown; false if there is nothing to
+    /// fetch or a fetch is under way.
+    #[wasm_bindgen(js_name = loadOlder)]
+    pub fn load_older(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number", js_name = conversationId)]
+        conversation_id: JsValue,
+    ) -> Result<bool, WebError> {
+        let id = args::conversation_id(&conversation_id)?;
+        self.driver
+            .command(|engine, now| engine.load_older(now, id))
+    }
+
+    /// Who is in a conversation (from `GET /api/conversations`), so presence can be placed.
+    #[wasm_bindgen(js_name = setParticipants)]
+    pub fn set_participants(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number", js_name = conversationId)]
+        conversation_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "readonly number[]", js_name = userIds)]
+        user_ids: JsValue,
+    ) -> Result<(), WebError> {
+        let id = args::conversation_id(&conversation_id)?;
+        let users = args::user_ids(&user_ids)?;
+        self.driver
+            .command(|engine, now| engine.set_participants(now, id, &users))
+    }
+
+    /// Calls `listener` after every change of the snapshot; returns the unsubscribe function.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "() => void")] listener: JsValue,
+    ) -> Result<JsValue, WebError> {
+        let listener = args::function(&listener, "a subscriber")?;
+        Ok(self.driver.add_listener(Listeners::Snapshot, listener))
+    }
+
+    /// Calls `listener` with every `EngineEvent`; returns the unsubscribe function.
+    #[wasm_bindgen(js_name = onEvent, unchecked_return_type = "() => void")]
+    pub fn on_event(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(event: EngineEvent) => void")] listener: JsValue,
+    ) -> Result<JsValue, WebError> {
+        let listener = args::function(&listener, "an event listener")?;
+        Ok(self.driver.add_listener(Listeners::Event, listener))
+    }
+
+    /// The snapshot: the same frozen object until something changes.
+    #[wasm_bindgen(js_name = getSnapshot, unchecked_return_type = "EngineSnapshot")]
+    pub fn get_snapshot(&self) -> Object {
+        let snapshot = self.driver.engine.borrow().snapshot();
+        self.driver.cache.borrow_mut().snapshot(&snapshot)
+    }
+
+    /// One conversation's snapshot (the object `getSnapshot().conversations[id]` holds).
+    #[wasm_bindgen(
+        js_name = getConversation,
+        unchecked_return_type = "ConversationSnapshot | undefined"
+    )]
+    pub fn get_conversation(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number", js_name = conversationId)]
+        conversation_id: JsValue,
+    ) -> Result<JsValue, WebError> {
+        let id = args::conversation_id(&conversation_id)?;
+        let snapshot = self.driver.engine.borrow().snapshot();
+        let js = self
+            .driver
+            .cache
+            .borrow_mut()
+            .conversation_of(&snapshot, id);
+        Ok(js.map_or(JsValue::UNDEFINED, JsValue::from))
+    }
+
+    /// The user the token names (or the `userId` option), once known.
+    #[wasm_bindgen(getter, js_name = userId, unchecked_return_type = "number | null")]
+    pub fn user_id(&self) -> JsValue {
+        let user = self.driver.engine.borrow().user().or(self.driver.user);
+        user.map_or(JsValue::NULL, |u| JsValue::from(u.0 as f64))
+    }
+
+    /// `"websocket"` or `"http"`.
+    #[wasm_bindgen(getter, unchecked_return_type = "\"websocket\" | \"http\"")]
+    pub fn transport(&self) -> JsValue {
+        match self.driver.transport {
+            TransportKind::WebSocket => "websocket".into(),
+            TransportKind::Http => "http".into(),
+        }
+    }
+
+    /// Closes the socket and stops every timer and listener; later calls throw.
+    pub fn destroy(&self) {
+        self.driver.destroy();
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Listeners {
+    Snapshot,
+    Event,
+}
+
+/// The engine and everything it drives. See the module doc.
+#[derive(Debug)]
+pub(crate) struct Driver {
+    this: Weak<Driver>,
+    engine: RefCell<Engine>,
+    sockets: RefCell<BTreeMap<SocketId, Socket>>,
+    timer: RefCell<DeadlineTimer>,
+    cache: RefCell<JsCache>,
+    store: OutboxStore,
+    get_token: Function,
+    user: Option<chat_wire::UserId>,
+    transport: TransportKind,
+    subscribers: RefCell<Vec<(u32, Function)>>,
+    event_listeners: RefCell<Vec<(u32, Function)>>,
+    next_listener: Cell<u32>,
+    notified_version: Cell<u64>,
+    pumping: Cell<bool>,
+    destroyed: Cell<bool>,
+    network: RefCell<Option<NetworkListeners>>,
+}
+
+impl Driver {
+    fn new(options: args::Options) -> Rc<Driver> {
+        let config = Config::new(options.url.clone());
+        // CORE-PENDING: HTTP mode (config.http_only, poll interval).
+        let _ = options.poll_interval_ms;
+        let store = match (options.storage, options.user) {
+            (StorageKind::Local, Some(user)) => OutboxStore::local(&options.url, user),
+            (StorageKind::Local, None) => {
+                error::console_warn(
+                    "chat engine: no userId known, so the outbox is kept in memory only \
+                     (pass userId, or let createChatEngine read it from the token)",
+                );
+                OutboxStore::memory()
+            }
+            (StorageKind::Memory, _) => OutboxStore::memory(),
+        };
+        let mut engine = Engine::new(config, random_seed());
+        let start = now();
+        if let Some(stored) = store.load()
+            && let Err(e) = engine.restore_outbox(start, &stored)
+        {
+            error::console_warn(&format!("chat engine: {e}; starting with an empty outbox"));
+        }
+        let driver = Rc::new_cyclic(|this| Driver {
+            this: this.clone(),
+            engine: RefCell::new(engine),
+            sockets: RefCell::default(),
+            timer: RefCell::default(),
+            cache: RefCell::new(JsCache::new(timer::time_origin())),
+            store,
+            get_token: options.get_token,
+            user: options.user,
+            transport: options.transport,
+            subscribers: RefCell::default(),
+            event_listeners: RefCell::default(),
+            next_listener: Cell::new(0),
+            notified_version: Cell::new(0),
+            pumping: Cell::new(false),
+            destroyed: Cell::new(false),
+            network: RefCell::new(None),
+        });
+        *driver.network.borrow_mut() = NetworkListeners::install(Rc::downgrade(&driver));
+        if !navigator_online() {
+            driver.engine.borrow_mut().handle_network(start, false);
+        }
+        driver
+            .notified_version
+            .set(driver.engine.borrow().version());
+        driver.pump();
+        driver
+    }
+
+    /// Runs an app command on the engine, then the run loop.
+    fn command<T>(&self, f: impl FnOnce(&mut Engine, Millis) -> T) -> Result<T, WebError> {
+        if self.destroyed.get() {
+            return Err(WebError::Destroyed);
+        }
+        let result = f(&mut self.engine.borrow_mut(), now());
+        self.pump();
+        Ok(result)
+    }
+
+    /// Feeds an input from the platform (ignored once destroyed), then runs the loop.
+    fn input(&self, f: impl FnOnce(&mut Engine, Millis)) {
+        if self.destroyed.get() {
+            return;
+        }
+        f(&mut self.engine.borrow_mut(), now());
+        self.pump();
+    }
+
+    /// Step 2 and 3 of the run loop: drain the outputs, re-arm the timer; then tell
+    /// subscribers if the snapshot moved.
+    fn pump(&self) {
+        if self.pumping.replace(true) {
+            return; // The pump below us drains what this call queued.
+        }
+        loop {
+            let output = self.engine.borrow_mut().poll_output();
+            match output {
+                Some(output) => self.carry_out(output),
+                None => break,
+            }
+        }
+        self.pumping.set(false);
+        if self.destroyed.get() {
+            return;
+        }
+        let deadline = self.engine.borrow().poll_timeout();
+        self.timer.borrow_mut().set(deadline, self.this.clone());
+        self.notify();
+    }
+
+    fn carry_out(&self, output: Output) {
+        match output {
+            Output::OpenSocket { socket, url } => {
+                match Socket::open(&url, socket, self.this.clone()) {
+                    Ok(opened) => {
+                        self.sockets.borrow_mut().insert(socket, opened);
+                    }
+                    Err(error) => {
+                        self.warn(&format!("cannot open a WebSocket: {}", describe(&error)));
+                        self.engine.borrow_mut().handle_socket_closed(now(), socket);
+                    }
+                }
+            }
+            Output::SendFrame { socket, text } => {
+                let sent = self.sockets.borrow().get(&socket).map(|s| s.send(&text));
+                if let Some(Err(error)) = sent {
+                    self.warn(&format!("WebSocket send failed: {}", describe(&error)));
+                }
+            }
+            Output::CloseSocket { socket } => {
+                let closed = self.sockets.borrow_mut().remove(&socket);
+                drop(closed);
+            }
+            Output::RequestToken => self.request_token(),
+            Output::Http(request) => http::start(request, self.this.clone()),
+            Output::Event(Event::OutboxChanged) => {
+                let engine = self.engine.borrow();
+                let empty = engine.snapshot().outbox_len == 0;
+                self.store.save(&engine.save_outbox(), empty);
+            }
+            Output::Event(event) => {
+                let snapshot = self.engine.borrow().snapshot();
+                if let Some(js) = to_js::event(&event, &snapshot) {
+                    self.emit(&js);
+                }
+            }
+        }
+    }
+
+    /// Asks the app's `getToken` (a value or a Promise) and answers the engine.
+    fn request_token(&self) {
+        let answer = match self.get_token.call0(&JsValue::UNDEFINED) {
+            Ok(value) => Promise::resolve(&value),
+            Err(error) => Promise::reject(&error),
+        };
+        let driver = self.this.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = JsFuture::from(answer).await;
+            let Some(driver) = driver.upgrade() else {
+                return;
+            };
+            match answer {
+                Ok(value) if value.is_null() || value.is_undefined() => {
+                    driver.input(|engine, now| engine.handle_token(now, None));
+                }
+                Ok(value) => match value.as_string() {
+                    Some(token) if !token.is_empty() => {
+                        driver.input(|engine, now| engine.handle_token(now, Some(token)));
+                    }
+                    _ => driver.token_failed("getToken returned something other than a string"),
+                },
+                Err(error) => {
+                    driver.token_failed(&format!("getToken failed: {}", describe(&error)))
+                }
+            }
+        });
+    }
+
+    /// The token could not be had (not "there is none"): the attempt fails and backs off.
+    fn token_failed(&self, reason: &str) {
+        self.warn(reason);
+        // CORE-PENDING: engine.handle_token_failed; until then the connect timeout ends the attempt.
+    }
+
+    fn socket_opened(&self, socket: SocketId) {
+        self.input(|engine, now| engine.handle_socket_open(now, socket));
+    }
+
+    fn socket_frame(&self, socket: SocketId, text: &str) {
+        self.input(|engine, now| engine.handle_frame(now, socket, text));
+    }
+
+    fn socket_closed(&self, socket: SocketId) {
+        let closed = self.sockets.borrow_mut().remove(&socket);
+        drop(closed);
+        self.input(|engine, now| engine.handle_socket_closed(now, socket));
+    }
+
+    fn http_response(&self, id: RequestId, status: u16, body: &str) {
+        self.input(|engine, now| engine.handle_http_response(now, id, status, body));
+    }
+
+    fn http_failed(&self, id: RequestId) {
+        self.input(|engine, now| engine.handle_http_failed(now, id));
+    }
+
+    fn timer_fired(&self) {
+        self.timer.borrow_mut().cancel();
+        self.input(|engine, now| engine.handle_timeout(now));
+    }
+
+    fn network_changed(&self, online: bool) {
+        self.input(|engine, now| engine.handle_network(now, online));
+    }
+
+    /// A warning for the app's log (an `EngineEvent` of type `warning`).
+    fn warn(&self, message: &str) {
+        let event = Event::Warning(message.to_owned());
+        let snapshot = self.engine.borrow().snapshot();
+        if let Some(js) = to_js::event(&event, &snapshot) {
+            self.emit(&js);
+        }
+    }
+
+    fn emit(&self, event: &JsValue) {
+        let listeners: Vec<Function> = self
+            .event_listeners
+            .borrow()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        for listener in listeners {
+            if let Err(error) = listener.call1(&JsValue::UNDEFINED, event) {
+                console_error("chat engine: an event listener threw", &error);
+            }
+        }
+    }
+
+    /// Tells subscribers once per new snapshot version.
+    fn notify(&self) {
+        let version = self.engine.borrow().version();
+        if self.notified_version.replace(version) == version {
+            return;
+        }
+        let subscribers: Vec<Function> = self
+            .subscribers
+            .borrow()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        for subscriber in subscribers {
+            if let Err(error) = subscriber.call0(&JsValue::UNDEFINED) {
+                console_error("chat engine: a subscriber threw", &error);
+            }
+        }
+    }
+
+    fn add_listener(&self, kind: Listeners, listener: Function) -> JsValue {
+        let id = self.next_listener.get();
+        self.next_listener.set(id.wrapping_add(1));
+        self.list(kind).borrow_mut().push((id, listener));
+        let driver = self.this.clone();
+        let unsubscribe = Closure::<dyn FnMut()>::new(move || {
+            if let Some(driver) = driver.upgrade() {
+                driver.list(kind).borrow_mut().retain(|(i, _)| *i != id);
+            }
+        });
+        unsubscribe.into_js_value()
+    }
+
+    fn list(&self, kind: Listeners) -> &RefCell<Vec<(u32, Function)>> {
+        match kind {
+            Listeners::Snapshot => &self.subscribers,
+            Listeners::Event => &self.event_listeners,
+        }
+    }
+
+    fn destroy(&self) {
+        if self.destroyed.get() {
+            return;
+        }
+        self.engine.borrow_mut().disconnect(now());
+        self.pump();
+        self.destroyed.set(true);
+        self.timer.borrow_mut().cancel();
+        let sockets = std::mem::take(&mut *self.sockets.borrow_mut());
+        drop(sockets);
+        let network = self.network.borrow_mut().take();
+        drop(network);
+        self.subscribers.borrow_mut().clear();
+        self.event_listeners.borrow_mut().clear();
+    }
+}
+
+/// The browser's `online`/`offline` events (none outside a window, e.g. in Node).
+#[derive(Debug)]
+struct NetworkListeners {
+    window: web_sys::Window,
+    online: Closure<dyn FnMut()>,
+    offline: Closure<dyn FnMut()>,
+}
+
+impl NetworkListeners {
+    fn install(driver: Weak<Driver>) -> Option<NetworkListeners> {
+        let window = web_sys::window()?;
+        let listener = |online: bool| {
+            let driver = driver.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                if let Some(driver) = driver.upgrade() {
+                    driver.network_changed(online);
+                }
+            })
+        };
+        let (on, off) = (listener(true), listener(false));
+        window
+            .add_event_listener_with_callback("online", on.as_ref().unchecked_ref())
+            .ok()?;
+        window
+            .add_event_listener_with_callback("offline", off.as_ref().unchecked_ref())
+            .ok()?;
+        Some(NetworkListeners {
+            window,
+            online: on,
+            offline: off,
+        })
+    }
+}
+
+impl Drop for NetworkListeners {
+    fn drop(&mut self) {
+        let _ = self
+            .window
+            .remove_event_listener_with_callback("online", self.online.as_ref().unchecked_ref());
+        let _ = self
+            .window
+            .remove_event_listener_with_callback("offline", self.offline.as_ref().unchecked_ref());
+    }
+}
+
+fn navigator_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// 64 bits from `crypto.getRandomValues` (`Math.random` where there is none): client
+/// message ids must not repeat across page loads, so the seed may not be fixed.
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if fill_random(&mut bytes).is_ok() && bytes != [0; 8] {
+        return u64::from_le_bytes(bytes);
+    }
+    let high = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let low = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (high << 32) | low
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    fn fill_random(buffer: &mut [u8]) -> Result<JsValue, JsValue>;
+}
+
+/// A JS error's message, for a log line.
+fn describe(error: &JsValue) -> String {
+    if let Some(text) = error.as_string() {
+        return text;
+    }
+    js_sys::Error::from(error.clone())
+        .message()
+        .as_string()
+        .unwrap_or_else(|| "unknown error".into())
 }

@@ -1,0 +1,228 @@
+//! Parsing what JS hands in, in one place: options and method arguments arrive as raw
+//! `JsValue`s (the .d.ts still says `number`, `string`…), so a wrong type from plain JS
+//! or a cast-away TypeScript check becomes a thrown `ChatEngineError`, never a silent
+//! coercion (wasm-bindgen would turn `"7"` into 7 and `NaN` into 0) or a panic.
+
+use chat_wire::{ConversationId, MessageId, UserId};
+use js_sys::{Function, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::error::WebError;
+use crate::ids::ClientMessageId;
+
+/// The largest integer a JS number holds exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// Where the outbox is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StorageKind {
+    Local,
+    Memory,
+}
+
+/// `transport` of the options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TransportKind {
+    WebSocket,
+    Http,
+}
+
+/// `ChatEngineOptions`, parsed.
+#[derive(Debug)]
+pub(crate) struct Options {
+    pub(crate) url: String,
+    pub(crate) get_token: Function,
+    pub(crate) storage: StorageKind,
+    pub(crate) transport: TransportKind,
+    pub(crate) user: Option<UserId>,
+    pub(crate) poll_interval_ms: Option<u64>,
+}
+
+pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
+    if !value.is_object() {
+        return Err(WebError::Options(
+            "options must be an object like { url, getToken, storage }".into(),
+        ));
+    }
+    let field = |name: &str| Reflect::get(value, &JsValue::from_str(name)).unwrap_or_default();
+
+    let url = field("url")
+        .as_string()
+        .ok_or_else(|| WebError::Options("`url` must be the server's URL as a string".into()))?;
+    let url = url.trim().to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "http://".len()
+    {
+        return Err(WebError::Options(format!(
+            "`url` must start with http:// or https:// (got {url:?})"
+        )));
+    }
+    let get_token = field("getToken").dyn_into::<Function>().map_err(|_| {
+        WebError::Options(
+            "`getToken` must be a function returning a token (or a Promise of one)".into(),
+        )
+    })?;
+    let storage = match field("storage") {
+        v if v.is_undefined() => {
+            if super::storage::local_storage().is_some() {
+                StorageKind::Local
+            } else {
+                StorageKind::Memory
+            }
+        }
+        v => match v.as_string().as_deref() {
+            Some("local") => StorageKind::Local,
+            Some("memory") => StorageKind::Memory,
+            _ => {
+                return Err(WebError::Options(format!(
+                    "`storage` must be \"local\" or \"memory\" (got {})",
+                    describe(&v)
+                )));
+            }
+        },
+    };
+    let transport = match field("transport") {
+        v if v.is_undefined() => TransportKind::WebSocket,
+        v => match v.as_string().as_deref() {
+            Some("websocket") => TransportKind::WebSocket,
+            Some("http") => TransportKind::Http,
+            _ => {
+                return Err(WebError::Options(format!(
+                    "`transport` must be \"websocket\" or \"http\" (got {})",
+                    describe(&v)
+                )));
+            }
+        },
+    };
+    let user = match field("userId") {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(UserId(positive_integer(&v).map_err(|()| {
+            WebError::Options(format!(
+                "`userId` must be a positive integer (got {})",
+                describe(&v)
+            ))
+        })?)),
+    };
+    let poll_interval_ms = match field("pollIntervalMs") {
+        v if v.is_undefined() => None,
+        v => match v.as_f64() {
+            Some(ms) if ms.is_finite() && (50.0..=3_600_000.0).contains(&ms) => Some(ms as u64),
+            _ => {
+                return Err(WebError::Options(format!(
+                    "`pollIntervalMs` must be a number of milliseconds from 50 to 3600000 (got {})",
+                    describe(&v)
+                )));
+            }
+        },
+    };
+    Ok(Options {
+        url,
+        get_token,
+        storage,
+        transport,
+        user,
+        poll_interval_ms,
+    })
+}
+
+pub(crate) fn conversation_id(value: &JsValue) -> Result<ConversationId, WebError> {
+    positive_integer(value).map(ConversationId).map_err(|()| {
+        WebError::Argument(format!(
+            "a conversation id must be a positive integer (got {})",
+            describe(value)
+        ))
+    })
+}
+
+pub(crate) fn message_id(value: &JsValue) -> Result<MessageId, WebError> {
+    positive_integer(value).map(MessageId).map_err(|()| {
+        WebError::Argument(format!(
+            "a message id must be a positive integer (got {})",
+            describe(value)
+        ))
+    })
+}
+
+pub(crate) fn user_ids(value: &JsValue) -> Result<Vec<UserId>, WebError> {
+    if !js_sys::Array::is_array(value) {
+        return Err(WebError::Argument(format!(
+            "user ids must be an array of positive integers (got {})",
+            describe(value)
+        )));
+    }
+    let array: &js_sys::Array = value.unchecked_ref();
+    array
+        .iter()
+        .map(|v| {
+            positive_integer(&v).map(UserId).map_err(|()| {
+                WebError::Argument(format!(
+                    "a user id must be a positive integer (got {})",
+                    describe(&v)
+                ))
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn text(value: &JsValue) -> Result<String, WebError> {
+    value.as_string().ok_or_else(|| {
+        WebError::Argument(format!(
+            "the message text must be a string (got {})",
+            describe(value)
+        ))
+    })
+}
+
+pub(crate) fn token(value: &JsValue) -> Result<String, WebError> {
+    match value.as_string() {
+        Some(token) if !token.is_empty() => Ok(token),
+        _ => Err(WebError::Argument(format!(
+            "a token must be a non-empty string (got {})",
+            describe(value)
+        ))),
+    }
+}
+
+pub(crate) fn client_message_id(value: &JsValue) -> Result<ClientMessageId, WebError> {
+    value
+        .as_string()
+        .and_then(|text| ClientMessageId::parse(&text).ok())
+        .ok_or_else(|| {
+            WebError::Argument(format!(
+                "a clientMessageId must be a UUID string (got {})",
+                describe(value)
+            ))
+        })
+}
+
+pub(crate) fn function(value: &JsValue, what: &str) -> Result<Function, WebError> {
+    value
+        .clone()
+        .dyn_into::<Function>()
+        .map_err(|_| WebError::Argument(format!("{what} must be a function")))
+}
+
+/// A JS number that is an integer in 1..=2^53-1.
+fn positive_integer(value: &JsValue) -> Result<i64, ()> {
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&n) => Ok(n as i64),
+        _ => Err(()),
+    }
+}
+
+/// A short description of a bad value for an error message (never its whole content).
+fn describe(value: &JsValue) -> String {
+    if let Some(n) = value.as_f64() {
+        return format!("{n}");
+    }
+    if let Some(s) = value.as_string() {
+        let short: String = s.chars().take(40).collect();
+        return format!("the string {short:?}");
+    }
+    if value.is_null() {
+        return "null".into();
+    }
+    if value.is_undefined() {
+        return "undefined".into();
+    }
+    value.js_typeof().as_string().unwrap_or_else(|| "?".into())
+}

@@ -1,0 +1,356 @@
+//! Engine data as frozen JS objects, cached so that identity means "unchanged".
+//!
+//! React's `useSyncExternalStore` re-renders when `getSnapshot()` returns a different
+//! object, so the snapshot object is cached by the engine's version, each conversation's
+//! object by its `Arc` (the engine replaces a conversation's `Arc` only when it changed),
+//! each message object by its `Arc` too, and the connection object by value. A component
+//! that reads one conversation re-renders only when that conversation changed.
+
+use chat_wire::ConversationId;
+use js_sys::{Array, Object, Reflect};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use wasm_bindgen::JsValue;
+
+use crate::connection::ConnectionState;
+use crate::engine::Event;
+use crate::snapshot::{ConnectionView, ConversationView, Snapshot};
+use crate::timeline::MessageView;
+
+#[derive(Debug, Default)]
+pub(crate) struct JsCache {
+    snapshot: Option<(u64, Object)>,
+    connection: Option<(ConnectionView, Object)>,
+    conversations: BTreeMap<ConversationId, CachedConversation>,
+    /// `performance.timeOrigin`, to turn engine time into epoch ms.
+    time_origin: f64,
+}
+
+#[derive(Debug)]
+struct CachedConversation {
+    view: Arc<ConversationView>,
+    js: Object,
+    /// The message objects of `js`, by the address of their `Arc` (kept alive here, so an
+    /// address cannot be reused while cached).
+    messages: HashMap<*const MessageView, (Arc<MessageView>, JsValue)>,
+}
+
+impl JsCache {
+    pub(crate) fn new(time_origin: f64) -> Self {
+        JsCache {
+            time_origin,
+            ..JsCache::default()
+        }
+    }
+
+    /// The snapshot as a frozen object: the same object as last time if the version is the same.
+    pub(crate) fn snapshot(&mut self, snapshot: &Snapshot) -> Object {
+        if let Some((version, js)) = &self.snapshot
+            && *version == snapshot.version
+        {
+            return js.clone();
+        }
+        let conversations = Object::new();
+        self.conversations
+            .retain(|id, _| snapshot.conversations.contains_key(id));
+        for (id, view) in &snapshot.conversations {
+            let js = self.conversation(*id, view);
+            set(&conversations, &JsValue::from(id.0 as f64), &js);
+        }
+        Object::freeze(&conversations);
+        let js = Object::new();
+        set(
+            &js,
+            &"version".into(),
+            &JsValue::from(snapshot.version as f64),
+        );
+        set(
+            &js,
+            &"connection".into(),
+            &self.connection(&snapshot.connection),
+        );
+        set(&js, &"conversations".into(), &conversations);
+        set(
+            &js,
+            &"outboxLength".into(),
+            &JsValue::from(snapshot.outbox_len as f64),
+        );
+        Object::freeze(&js);
+        self.snapshot = Some((snapshot.version, js.clone()));
+        js
+    }
+
+    /// One conversation, as cached by [`JsCache::snapshot`] (`None` if the engine does not
+    /// know it).
+    pub(crate) fn conversation_of(
+        &mut self,
+        snapshot: &Snapshot,
+        id: ConversationId,
+    ) -> Option<Object> {
+        let view = snapshot.conversations.get(&id)?;
+        Some(self.conversation(id, view))
+    }
+
+    fn conversation(&mut self, id: ConversationId, view: &Arc<ConversationView>) -> Object {
+        if let Some(cached) = self.conversations.get(&id)
+            && Arc::ptr_eq(&cached.view, view)
+        {
+            return cached.js.clone();
+        }
+        let old = self
+            .conversations
+            .remove(&id)
+            .map(|c| c.messages)
+            .unwrap_or_default();
+        let mut kept = HashMap::with_capacity(view.messages.len());
+        let messages = Array::new_with_length(view.messages.len() as u32);
+        for (index, message) in view.messages.iter().enumerate() {
+            let key = Arc::as_ptr(message);
+            let js = match old.get(&key) {
+                Some((_, js)) => js.clone(),
+                None => message_view(message),
+            };
+            messages.set(index as u32, js.clone());
+            kept.insert(key, (message.clone(), js));
+        }
+        Object::freeze(&messages);
+        let js = Object::new();
+        set(&js, &"id".into(), &JsValue::from(id.0 as f64));
+        set(&js, &"messages".into(), &messages);
+        set(
+            &js,
+            &"typingUserIds".into(),
+            &ids(view.typing_user_ids.iter().map(|u| u.0)),
+        );
+        set(
+            &js,
+            &"onlineUserIds".into(),
+            &ids(view.online_user_ids.iter().map(|u| u.0)),
+        );
+        set(&js, &"hasOlder".into(), &view.has_older.into());
+        set(&js, &"loadingOlder".into(), &view.loading_older.into());
+        set(&js, &"synced".into(), &view.synced.into());
+        Object::freeze(&js);
+        self.conversations.insert(
+            id,
+            CachedConversation {
+                view: view.clone(),
+                js: js.clone(),
+                messages: kept,
+            },
+        );
+        js
+    }
+
+    fn connection(&mut self, view: &ConnectionView) -> Object {
+        if let Some((cached, js)) = &self.connection
+            && cached == view
+        {
+            return js.clone();
+        }
+        let js = Object::new();
+        set(&js, &"state".into(), &view.state.as_str().into());
+        set(&js, &"error".into(), &connection_error(&view.state));
+        let reconnect_at = match view.reconnect_at {
+            Some(at) => JsValue::from(self.time_origin + at.0 as f64),
+            None => JsValue::NULL,
+        };
+        set(&js, &"reconnectAt".into(), &reconnect_at);
+        set(
+            &js,
+            &"failedAttempts".into(),
+            &JsValue::from(view.failed_attempts as f64),
+        );
+        Object::freeze(&js);
+        self.connection = Some((view.clone(), js.clone()));
+        js
+    }
+}
+
+/// `{ code, message }` when the state is `error`, else `null`.
+pub(crate) fn connection_error(state: &ConnectionState) -> JsValue {
+    match state {
+        ConnectionState::Error(error) => {
+            let js = Object::new();
+            set(&js, &"code".into(), &error.code.as_str().into());
+            set(&js, &"message".into(), &error.message.as_str().into());
+            Object::freeze(&js);
+            js.into()
+        }
+        _ => JsValue::NULL,
+    }
+}
+
+fn message_view(message: &MessageView) -> JsValue {
+    let js = Object::new();
+    set(&js, &"id".into(), &opt_number(message.id.map(|m| m.0)));
+    set(&js, &"seq".into(), &opt_number(message.seq));
+    set(
+        &js,
+        &"senderId".into(),
+        &opt_number(message.sender_id.map(|u| u.0)),
+    );
+    set(&js, &"text".into(), &message.text.as_str().into());
+    set(
+        &js,
+        &"clientMessageId".into(),
+        &opt_str(message.client_message_id.as_deref()),
+    );
+    set(
+        &js,
+        &"createdAt".into(),
+        &opt_str(message.created_at.as_deref()),
+    );
+    set(&js, &"status".into(), &message.status.as_str().into());
+    Object::freeze(&js);
+    js.into()
+}
+
+/// A received message in the wire shape (`Message` of the JS types).
+fn wire_message(conversation: ConversationId, message: &MessageView) -> JsValue {
+    let js = Object::new();
+    set(&js, &"id".into(), &opt_number(message.id.map(|m| m.0)));
+    set(
+        &js,
+        &"conversationId".into(),
+        &JsValue::from(conversation.0 as f64),
+    );
+    set(&js, &"seq".into(), &opt_number(message.seq));
+    set(
+        &js,
+        &"senderId".into(),
+        &opt_number(message.sender_id.map(|u| u.0)),
+    );
+    set(&js, &"text".into(), &message.text.as_str().into());
+    set(
+        &js,
+        &"clientMessageId".into(),
+        &opt_str(message.client_message_id.as_deref()),
+    );
+    set(
+        &js,
+        &"createdAt".into(),
+        &opt_str(message.created_at.as_deref()),
+    );
+    Object::freeze(&js);
+    js.into()
+}
+
+/// An engine event as an `EngineEvent` object; `None` for those the app does not see
+/// (`ConversationChanged` and `OutboxChanged` are the snapshot's business).
+pub(crate) fn event(event: &Event, snapshot: &Snapshot) -> Option<JsValue> {
+    let js = Object::new();
+    let kind = match event {
+        Event::StateChanged(state) => {
+            set(&js, &"state".into(), &state.as_str().into());
+            set(&js, &"error".into(), &connection_error(state));
+            "state"
+        }
+        Event::MessageReceived(message) => {
+            // The event names no conversation; the message is in the snapshot published by
+            // the same call, so its conversation is the one holding this very `Arc`.
+            let conversation = snapshot.conversations.iter().find_map(|(id, view)| {
+                view.messages
+                    .iter()
+                    .any(|m| Arc::ptr_eq(m, message))
+                    .then_some(*id)
+            })?;
+            set(&js, &"message".into(), &wire_message(conversation, message));
+            "message"
+        }
+        Event::Typing {
+            conversation,
+            user,
+            typing,
+        } => {
+            set(
+                &js,
+                &"conversationId".into(),
+                &JsValue::from(conversation.0 as f64),
+            );
+            set(&js, &"userId".into(), &JsValue::from(user.0 as f64));
+            set(&js, &"isTyping".into(), &(*typing).into());
+            "typing"
+        }
+        Event::Presence { user, online } => {
+            set(&js, &"userId".into(), &JsValue::from(user.0 as f64));
+            set(&js, &"isOnline".into(), &(*online).into());
+            "presence"
+        }
+        Event::ConversationNew(conversation) => {
+            let json = serde_json::to_string(conversation).ok()?;
+            let parsed = js_sys::JSON::parse(&json).ok()?;
+            set(&js, &"conversation".into(), &parsed);
+            "conversationNew"
+        }
+        Event::JoinFailed { conversation, code } => {
+            set(
+                &js,
+                &"conversationId".into(),
+                &JsValue::from(conversation.0 as f64),
+            );
+            set(&js, &"code".into(), &code.as_str().into());
+            "joinFailed"
+        }
+        Event::Sent {
+            client_message_id,
+            conversation,
+            message,
+            seq,
+        } => {
+            set(
+                &js,
+                &"clientMessageId".into(),
+                &client_message_id.as_str().into(),
+            );
+            set(
+                &js,
+                &"conversationId".into(),
+                &JsValue::from(conversation.0 as f64),
+            );
+            set(&js, &"messageId".into(), &JsValue::from(message.0 as f64));
+            set(&js, &"seq".into(), &JsValue::from(*seq as f64));
+            "sent"
+        }
+        Event::SendFailed {
+            client_message_id,
+            code,
+        } => {
+            set(
+                &js,
+                &"clientMessageId".into(),
+                &client_message_id.as_str().into(),
+            );
+            set(&js, &"code".into(), &opt_str(code.map(|c| c.as_str())));
+            "sendFailed"
+        }
+        Event::Warning(message) => {
+            set(&js, &"message".into(), &message.as_str().into());
+            "warning"
+        }
+        Event::ConversationChanged(_) | Event::OutboxChanged => return None,
+    };
+    set(&js, &"type".into(), &kind.into());
+    Object::freeze(&js);
+    Some(js.into())
+}
+
+fn ids(values: impl Iterator<Item = i64>) -> Array {
+    let array: Array = values.map(|v| JsValue::from(v as f64)).collect();
+    Object::freeze(&array);
+    array
+}
+
+fn opt_number(value: Option<i64>) -> JsValue {
+    value.map_or(JsValue::NULL, |v| JsValue::from(v as f64))
+}
+
+fn opt_str(value: Option<&str>) -> JsValue {
+    value.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// Sets a property on an object this module created (which cannot fail: it is a plain,
+/// extensible object until frozen).
+fn set(target: &Object, key: &JsValue, value: &JsValue) {
+    let _ = Reflect::set(target, key, value);
+}
