@@ -34,6 +34,7 @@ pub mod error;
 pub mod messaging;
 pub mod origins;
 pub mod rate_limit;
+pub mod realtime;
 pub mod routes;
 pub mod telemetry;
 
@@ -70,6 +71,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The exported web app, served at `/` when it has an `index.html`.
     pub web_dir: Option<PathBuf>,
+    /// The Socket.IO server (SPEC.md section 2), mounted at `/socket.io/`.
+    pub realtime: realtime::Realtime,
 }
 
 impl FromRef<AppState> for Arc<JwtKeys> {
@@ -112,6 +115,8 @@ pub fn app(state: AppState) -> Router {
         None => router.fallback(|| async { error::AppError::NotFound("Not found".to_owned()) }),
     };
 
+    let realtime_layer = state.realtime.layer();
+    let origins = state.origins.clone();
     router
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES))
@@ -121,6 +126,13 @@ pub fn app(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        // Outermost, so long-polls and WebSockets stay out of the HTTP request metrics;
+        // the guard refuses foreign origins before any Engine.IO handshake.
+        .layer(realtime_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            origins,
+            realtime::http_guard,
+        ))
 }
 
 /// A bound, migrated server that has not started serving yet.
@@ -152,14 +164,18 @@ impl Application {
                 .collect()
         });
         let web_dir = Some(config.web_dir.clone()).filter(|d| d.join("index.html").is_file());
+        let jwt = Arc::new(JwtKeys::new(&config.jwt_secret, config.jwt_ttl));
+        let rate_limiter = Arc::new(RateLimiter::default());
+        let realtime = realtime::Realtime::new(db.clone(), jwt.clone(), rate_limiter.clone());
         let state = AppState {
             db,
-            jwt: Arc::new(JwtKeys::new(&config.jwt_secret, config.jwt_ttl)),
+            jwt,
             passwords,
-            rate_limiter: Arc::new(RateLimiter::default()),
+            rate_limiter,
             origins: Arc::new(OriginAllowlist::new(local, extra)),
             metrics: telemetry::prometheus(),
             web_dir,
+            realtime,
         };
         Ok(Application { listener, state })
     }
@@ -194,6 +210,12 @@ impl Application {
                 metrics.run_upkeep();
             }
         });
+        let realtime = self.state.realtime.clone();
+        // Sockets first (they hold their connections open), then the HTTP drain.
+        let shutdown = async move {
+            shutdown.await;
+            realtime.shutdown().await;
+        };
         let result = axum::serve(self.listener, app(self.state))
             .with_graceful_shutdown(shutdown)
             .await;

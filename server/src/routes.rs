@@ -215,7 +215,12 @@ async fn create_conversation(
             } else {
                 StatusCode::OK
             };
-            // The Socket.IO layer will announce `conversation:new` here (next issue).
+            if created.created {
+                state
+                    .realtime
+                    .conversation_created(&created.conversation)
+                    .await;
+            }
             Ok((status, Json(created.conversation)))
         }
         Err(CreateConversationError::UnknownUser(id)) => Err(AppError::BadRequest(format!(
@@ -314,7 +319,9 @@ async fn send_over_http(
 ) -> Result<(StatusCode, Json<chat_wire::Message>), AppError> {
     let id = conversation_id(&id)?;
     let sent = send_message(&state.db, &state.rate_limiter, me, id, &body).await?;
-    // The Socket.IO layer will broadcast `message:new` here when `!sent.repeat`.
+    if !sent.repeat {
+        state.realtime.message_created(&sent.message).await;
+    }
     let status = if sent.repeat {
         StatusCode::OK
     } else {

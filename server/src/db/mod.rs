@@ -15,6 +15,7 @@
 
 mod conversations;
 mod messages;
+mod realtime;
 mod users;
 
 pub use conversations::{CreateConversationError, CreatedConversation};

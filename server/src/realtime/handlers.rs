@@ -1,0 +1,602 @@
+//! The handshake, the connect and disconnect handlers, and one handler per client event.
+//!
+//! Every client event may carry an ack callback, and every handler answers it: success,
+//! or `{ success: false, error, code }`. Arguments arrive raw ([`Args`]) so that a wrong
+//! shape is a `bad_request` ack rather than a skipped handler. Without an ack callback
+//! the answer is simply not sent (`AckSender::send` is a no-op then).
+
+use super::args::{self, Args, bad_request};
+use super::limits::{MAX_JOINED_PER_SOCKET, MAX_SOCKETS_PER_USER};
+use super::presence::{Added, Transition};
+use super::typing::emit_stop;
+use super::{Shared, broadcast};
+use crate::error::NOT_A_PARTICIPANT;
+use crate::messaging::{SendError, send_message};
+use crate::rate_limit::RetryAfter;
+use chat_wire::event::{
+    AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE, MESSAGE_NEW,
+    MESSAGE_READ, MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_OFFLINE, USER_ONLINE,
+    conversation_room, user_room,
+};
+use chat_wire::socket::{AckFailure, JoinAck, OkAck, ReadReceipt, SendAck, True, Typing};
+use chat_wire::{ConversationId, ErrorCode, Message, UserId};
+use serde::Serialize;
+use serde_json::Value as Json;
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
+use socketioxide::socket::{DisconnectReason, Sid};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::task::AbortHandle;
+
+/// What the server knows about an authenticated socket, kept in its extensions.
+#[derive(Debug)]
+pub struct Session {
+    pub user: UserId,
+    /// The token's `exp` (seconds since the epoch): the socket is closed then.
+    pub exp: u64,
+    /// Conversations this socket has joined (bounded by [`MAX_JOINED_PER_SOCKET`]).
+    joined: Mutex<HashSet<ConversationId>>,
+    /// Conversations this user was found to be in, so that typing, which comes in
+    /// bursts, does not read the database every time. Participants are never removed.
+    member_of: Mutex<HashSet<ConversationId>>,
+    /// The timer that disconnects the socket when its token expires.
+    expiry: Mutex<Option<AbortHandle>>,
+    /// Set once the socket's presence, typing and timer have been cleaned up.
+    ended: AtomicBool,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock only means a panic elsewhere mid-update of a plain set.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Why a handshake was refused: the `message` of the CONNECT_ERROR.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("{AUTH_TOKEN_REQUIRED}")]
+    TokenRequired,
+    #[error("{AUTH_INVALID_TOKEN}")]
+    InvalidToken,
+    #[error("Too many connections for this user")]
+    TooManySockets,
+    #[error("Server is shutting down")]
+    ShuttingDown,
+}
+
+fn now_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
+/// The token of a handshake: the auth payload's `token`, else the `token` query
+/// parameter. `Err` when a token is there but not a string.
+fn handshake_token(auth: &Json, query: Option<&str>) -> Result<Option<String>, HandshakeError> {
+    match auth.get("token") {
+        Some(Json::String(t)) if !t.is_empty() => return Ok(Some(t.clone())),
+        Some(Json::String(_)) | Some(Json::Null) | None => {}
+        Some(_) => return Err(HandshakeError::InvalidToken),
+    }
+    let from_query = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("token="))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    Ok(from_query)
+}
+
+/// Handshake middleware: authenticates the socket (SPEC.md section 2) and enforces the
+/// per-user socket cap. An error becomes the CONNECT_ERROR's `data.message`.
+pub async fn authenticate(
+    s: SocketRef,
+    TryData(auth): TryData<Json>,
+    State(shared): State<Arc<Shared>>,
+) -> Result<(), HandshakeError> {
+    if shared.is_closing() {
+        return Err(HandshakeError::ShuttingDown);
+    }
+    // A CONNECT payload that is not JSON at all is treated as carrying no auth.
+    let auth = auth.unwrap_or(Json::Null);
+    let token =
+        handshake_token(&auth, s.req_parts().uri.query())?.ok_or(HandshakeError::TokenRequired)?;
+    let claims = shared.jwt.verify(&token).map_err(|e| {
+        tracing::debug!(error = %e, "refused a socket token");
+        HandshakeError::InvalidToken
+    })?;
+    // The REST leeway tolerates clock skew on requests; a socket would be closed at
+    // `exp` anyway, so one past it is refused now.
+    if u128::from(claims.exp) * 1000 <= now_millis() {
+        return Err(HandshakeError::InvalidToken);
+    }
+    if shared.presence.sockets_of(claims.user_id) >= MAX_SOCKETS_PER_USER {
+        return Err(HandshakeError::TooManySockets);
+    }
+    s.extensions.insert(Arc::new(Session {
+        user: claims.user_id,
+        exp: claims.exp,
+        joined: Mutex::new(HashSet::new()),
+        member_of: Mutex::new(HashSet::new()),
+        expiry: Mutex::new(None),
+        ended: AtomicBool::new(false),
+    }));
+    // Handlers are registered here, before the CONNECT answer goes out: the connect
+    // handler runs in a task spawned after it, and an event the client sends at once
+    // would otherwise find no handler and be dropped without an ack. (A refused socket
+    // is dropped with its handlers and rooms.)
+    s.on_disconnect(on_disconnect);
+    s.on(CONVERSATION_JOIN, join);
+    s.on(CONVERSATION_LEAVE, leave);
+    s.on(MESSAGE_SEND, send);
+    s.on(TYPING_START, typing_start);
+    s.on(TYPING_STOP, typing_stop);
+    s.on(MESSAGE_READ, read);
+    s.on_fallback(unknown_event);
+    s.join(user_room(claims.user_id));
+    Ok(())
+}
+
+fn session_of(s: &SocketRef) -> Option<Arc<Session>> {
+    s.extensions.get::<Arc<Session>>()
+}
+
+/// A socket passed the handshake (which registered its handlers and joined it to
+/// `user:{id}`): count it in presence, arm the token-expiry timer, announce it.
+pub async fn on_connect(s: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
+    let Some(session) = session_of(&s) else {
+        tracing::error!(sid = %s.id, "connected socket without a session: disconnecting");
+        disconnect(s);
+        return;
+    };
+    let user = session.user;
+    // The cap was checked in the handshake; this re-check closes the race between two
+    // handshakes of one user passing it together.
+    let transition = match shared.presence.add(user, s.id, MAX_SOCKETS_PER_USER) {
+        Added::Yes(transition) => transition,
+        Added::TooMany => {
+            tracing::info!(%user, "socket cap reached: disconnecting the newest socket");
+            session.ended.store(true, Ordering::SeqCst);
+            disconnect(s);
+            return;
+        }
+    };
+    let until_expiry = Duration::from_millis(
+        u64::try_from((u128::from(session.exp) * 1000).saturating_sub(now_millis()))
+            .unwrap_or(u64::MAX),
+    );
+    let sid = s.id;
+    let timer_io = io.clone();
+    let timer = tokio::spawn(async move {
+        tokio::time::sleep(until_expiry).await;
+        if let Some(socket) = timer_io.get_socket(sid) {
+            tracing::info!(%sid, %user, "token expired: disconnecting the socket");
+            disconnect(socket);
+        }
+    });
+    *locked(&session.expiry) = Some(timer.abort_handle());
+
+    if !s.connected() {
+        // Closed before on_disconnect was registered: clean up here instead.
+        end_session(&io, &shared, sid, &session).await;
+        return;
+    }
+    announce_presence(&io, &shared, user, transition).await;
+}
+
+fn disconnect(s: SocketRef) {
+    let sid = s.id;
+    if let Err(e) = s.disconnect() {
+        tracing::debug!(%sid, error = %e, "disconnecting a socket that is already closed");
+    }
+}
+
+async fn on_disconnect(
+    s: SocketRef,
+    io: SocketIo,
+    State(shared): State<Arc<Shared>>,
+    reason: DisconnectReason,
+) {
+    tracing::debug!(sid = %s.id, ?reason, "socket disconnected");
+    if let Some(session) = session_of(&s) {
+        end_session(&io, &shared, s.id, &session).await;
+    }
+}
+
+/// Undoes a socket's presence, typing and expiry timer, once.
+async fn end_session(io: &SocketIo, shared: &Arc<Shared>, sid: Sid, session: &Session) {
+    if session.ended.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    if let Some(timer) = locked(&session.expiry).take() {
+        timer.abort();
+    }
+    let user = session.user;
+    for conversation in shared.typing.socket_gone(user, sid) {
+        emit_stop(io, conversation, user).await;
+    }
+    let transition = shared.presence.remove(user, sid);
+    announce_presence(io, shared, user, transition).await;
+}
+
+/// `user:online`/`user:offline` to the rooms of the user's conversations: only sockets
+/// that joined one of them (participants) hear it.
+async fn announce_presence(io: &SocketIo, shared: &Shared, user: UserId, transition: Transition) {
+    let event = match transition {
+        Transition::CameOnline { .. } => USER_ONLINE,
+        Transition::WentOffline => USER_OFFLINE,
+        Transition::None => return,
+    };
+    let conversations = match shared.db.conversation_ids_of(user).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(%user, event, error = ?e, "presence: cannot list the user's conversations");
+            return;
+        }
+    };
+    if conversations.is_empty() {
+        return;
+    }
+    let rooms: Vec<String> = conversations.into_iter().map(conversation_room).collect();
+    let _announcing = shared.presence.announcing.lock().await;
+    if shared.presence.still_current(user, transition) {
+        broadcast(io.to(rooms).except(user_room(user)), event, &user).await;
+    }
+}
+
+/// `message:new` for a newly stored message (socket or HTTP fallback); a message ends
+/// its sender's typing indicator in that conversation.
+pub(crate) async fn announce_message(io: &SocketIo, shared: &Shared, message: &Message) {
+    if shared
+        .typing
+        .stopped(message.conversation_id, message.sender_id)
+    {
+        emit_stop(io, message.conversation_id, message.sender_id).await;
+    }
+    broadcast(
+        io.to(conversation_room(message.conversation_id)),
+        MESSAGE_NEW,
+        message,
+    )
+    .await;
+}
+
+/// Sends an ack (if the client asked for one), logging a failure to send it.
+fn answer<T: Serialize>(ack: AckSender, event: &'static str, result: Result<T, AckFailure>) {
+    let sent = match &result {
+        Ok(success) => ack.send(success),
+        Err(failure) => ack.send(failure),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(event, error = %e, "could not send an ack");
+    }
+}
+
+fn rate_limited(retry: RetryAfter) -> AckFailure {
+    AckFailure::rate_limited(retry.millis())
+}
+
+fn forbidden() -> AckFailure {
+    AckFailure::new(ErrorCode::Forbidden, NOT_A_PARTICIPANT)
+}
+
+fn internal(event: &'static str, user: UserId, error: &dyn std::fmt::Debug) -> AckFailure {
+    tracing::error!(event, %user, ?error, "internal error");
+    AckFailure::new(ErrorCode::Internal, "Internal server error")
+}
+
+fn no_session() -> AckFailure {
+    tracing::error!("event on a socket without a session");
+    AckFailure::new(ErrorCode::Internal, "Internal server error")
+}
+
+/// Whether `user` is in `conversation`, answered from the session's cache when it can.
+async fn is_member(
+    shared: &Shared,
+    session: &Session,
+    conversation: ConversationId,
+) -> Result<bool, AckFailure> {
+    if locked(&session.member_of).contains(&conversation) {
+        return Ok(true);
+    }
+    match shared.db.is_participant(conversation, session.user).await {
+        Ok(true) => {
+            let mut cache = locked(&session.member_of);
+            // Bounded like the joined rooms; past it, the database answers.
+            if cache.len() < MAX_JOINED_PER_SOCKET {
+                cache.insert(conversation);
+            }
+            Ok(true)
+        }
+        Ok(false) => Ok(false),
+        Err(e) => Err(internal("participant check", session.user, &e)),
+    }
+}
+
+/// `conversation:join(conversationId)`: joins the room and answers with the online
+/// participants and the conversation's last seq.
+async fn join(s: SocketRef, Args(args): Args, ack: AckSender, State(shared): State<Arc<Shared>>) {
+    let result = join_inner(&s, args, &shared).await;
+    answer(ack, CONVERSATION_JOIN, result);
+}
+
+async fn join_inner(
+    s: &SocketRef,
+    args: Result<Vec<Json>, AckFailure>,
+    shared: &Shared,
+) -> Result<JoinAck, AckFailure> {
+    let session = session_of(s).ok_or_else(no_session)?;
+    let conversation = args::conversation_id(&args?)?;
+    let user = session.user;
+    shared.join_limiter.check(user).map_err(rate_limited)?;
+    let already = locked(&session.joined).contains(&conversation);
+    if !already && locked(&session.joined).len() >= MAX_JOINED_PER_SOCKET {
+        return Err(bad_request(format!(
+            "a socket may join at most {MAX_JOINED_PER_SOCKET} conversations; leave one first"
+        )));
+    }
+    let last_seq = match shared.db.last_seq_for(conversation, user).await {
+        Ok(Some(seq)) => seq,
+        Ok(None) => return Err(forbidden()),
+        Err(e) => return Err(internal(CONVERSATION_JOIN, user, &e)),
+    };
+    let participants = shared
+        .db
+        .participant_ids(conversation)
+        .await
+        .map_err(|e| internal(CONVERSATION_JOIN, user, &e))?;
+    let room = conversation_room(conversation);
+    s.join(room.clone());
+    let newly = locked(&session.joined).insert(conversation);
+    locked(&session.member_of).insert(conversation);
+    if newly {
+        broadcast(s.to(room).except(user_room(user)), USER_ONLINE, &user).await;
+    }
+    // The caller is online by definition, even if this event overtook the connect
+    // handler's presence bookkeeping.
+    let mut online = shared.presence.online_among(&participants);
+    if !online.contains(&user) {
+        online.push(user);
+        online.sort();
+    }
+    Ok(JoinAck {
+        success: True,
+        online_user_ids: online,
+        last_seq,
+    })
+}
+
+/// `conversation:leave(conversationId)`: leaves the room (idempotent); ends this
+/// socket's typing there.
+async fn leave(
+    s: SocketRef,
+    io: SocketIo,
+    Args(args): Args,
+    ack: AckSender,
+    State(shared): State<Arc<Shared>>,
+) {
+    let result = leave_inner(&s, &io, args, &shared).await;
+    answer(ack, CONVERSATION_LEAVE, result);
+}
+
+async fn leave_inner(
+    s: &SocketRef,
+    io: &SocketIo,
+    args: Result<Vec<Json>, AckFailure>,
+    shared: &Shared,
+) -> Result<OkAck, AckFailure> {
+    let session = session_of(s).ok_or_else(no_session)?;
+    let conversation = args::conversation_id(&args?)?;
+    let user = session.user;
+    shared.join_limiter.check(user).map_err(rate_limited)?;
+    let was_joined = locked(&session.joined).remove(&conversation);
+    if was_joined {
+        s.leave(conversation_room(conversation));
+        if shared.typing.stopped_by(conversation, user, s.id) {
+            emit_stop(io, conversation, user).await;
+        }
+    }
+    Ok(OkAck::default())
+}
+
+/// `message:send(conversationId, { clientMessageId, text })`: validates, rate-limits
+/// and stores (idempotently); a new message is broadcast to the room before the ack.
+async fn send(
+    s: SocketRef,
+    io: SocketIo,
+    Args(args): Args,
+    ack: AckSender,
+    State(shared): State<Arc<Shared>>,
+) {
+    // Held until the ack is sent: shutdown waits for it.
+    let Some(_in_flight) = shared.begin_send() else {
+        let refused = AckFailure::new(ErrorCode::Internal, "Server is shutting down");
+        answer::<SendAck>(ack, MESSAGE_SEND, Err(refused));
+        return;
+    };
+    let result = send_inner(&s, &io, args, &shared).await;
+    answer(ack, MESSAGE_SEND, result);
+}
+
+async fn send_inner(
+    s: &SocketRef,
+    io: &SocketIo,
+    args: Result<Vec<Json>, AckFailure>,
+    shared: &Shared,
+) -> Result<SendAck, AckFailure> {
+    let session = session_of(s).ok_or_else(no_session)?;
+    let (conversation, body) = args::send_args(&args?)?;
+    let user = session.user;
+    let sent = send_message(&shared.db, &shared.send_limiter, user, conversation, &body)
+        .await
+        .map_err(|e| match e {
+            SendError::Db(db) => internal(MESSAGE_SEND, user, &db),
+            other => other.to_ack(),
+        })?;
+    if !sent.repeat {
+        announce_message(io, shared, &sent.message).await;
+    }
+    Ok(SendAck {
+        success: True,
+        message_id: sent.message.id,
+        seq: sent.message.seq,
+        created_at: sent.message.created_at,
+    })
+}
+
+/// `typing:start(conversationId)`: relayed to the room (the typist's sockets excluded);
+/// expires after 5 s without another.
+async fn typing_start(
+    s: SocketRef,
+    io: SocketIo,
+    Args(args): Args,
+    ack: AckSender,
+    State(shared): State<Arc<Shared>>,
+) {
+    let result = typing_inner(&s, &io, args, &shared, true).await;
+    answer(ack, TYPING_START, result);
+}
+
+/// `typing:stop(conversationId)`: relayed to the room (the typist's sockets excluded).
+async fn typing_stop(
+    s: SocketRef,
+    io: SocketIo,
+    Args(args): Args,
+    ack: AckSender,
+    State(shared): State<Arc<Shared>>,
+) {
+    let result = typing_inner(&s, &io, args, &shared, false).await;
+    answer(ack, TYPING_STOP, result);
+}
+
+async fn typing_inner(
+    s: &SocketRef,
+    io: &SocketIo,
+    args: Result<Vec<Json>, AckFailure>,
+    shared: &Shared,
+    start: bool,
+) -> Result<OkAck, AckFailure> {
+    let session = session_of(s).ok_or_else(no_session)?;
+    let conversation = args::conversation_id(&args?)?;
+    let user = session.user;
+    shared.typing_limiter.check(user).map_err(rate_limited)?;
+    if !is_member(shared, &session, conversation).await? {
+        return Err(forbidden());
+    }
+    if start {
+        shared.typing.started(io, conversation, user, s.id);
+        let payload = Typing {
+            conversation_id: conversation,
+            user_id: user,
+        };
+        let op = io
+            .to(conversation_room(conversation))
+            .except(user_room(user));
+        broadcast(op, TYPING_START, &payload).await;
+    } else {
+        shared.typing.stopped(conversation, user);
+        emit_stop(io, conversation, user).await;
+    }
+    Ok(OkAck::default())
+}
+
+/// `message:read(messageId)`: stores the receipt once and tells the sender's sockets
+/// once. Reading one's own message, or one in a conversation one is not in, is refused.
+async fn read(
+    s: SocketRef,
+    io: SocketIo,
+    Args(args): Args,
+    ack: AckSender,
+    State(shared): State<Arc<Shared>>,
+) {
+    let result = read_inner(&s, &io, args, &shared).await;
+    answer(ack, MESSAGE_READ, result);
+}
+
+async fn read_inner(
+    s: &SocketRef,
+    io: &SocketIo,
+    args: Result<Vec<Json>, AckFailure>,
+    shared: &Shared,
+) -> Result<OkAck, AckFailure> {
+    let session = session_of(s).ok_or_else(no_session)?;
+    let message = args::message_id(&args?)?;
+    let user = session.user;
+    shared.read_limiter.check(user).map_err(rate_limited)?;
+    let not_visible = || {
+        AckFailure::new(
+            ErrorCode::Forbidden,
+            "No such message in your conversations",
+        )
+    };
+    match shared.db.visible_message(message, user).await {
+        Ok(Some((_, sender))) if sender == user => {
+            return Err(bad_request("you cannot mark your own message as read"));
+        }
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(not_visible()),
+        Err(e) => return Err(internal(MESSAGE_READ, user, &e)),
+    }
+    let outcome = match shared.db.mark_read(message, user).await {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => return Err(not_visible()),
+        Err(e) => return Err(internal(MESSAGE_READ, user, &e)),
+    };
+    if outcome.newly_read {
+        let receipt = ReadReceipt {
+            message_id: message,
+            conversation_id: outcome.conversation_id,
+            read_by: user,
+            read_at: outcome.read_at,
+        };
+        broadcast(io.to(user_room(outcome.sender_id)), MESSAGE_READ, &receipt).await;
+    }
+    Ok(OkAck::default())
+}
+
+/// Any other event: logged, and answered `bad_request` if it asked for an ack.
+async fn unknown_event(s: SocketRef, Event(event): Event, ack: AckSender) {
+    tracing::debug!(sid = %s.id, event = %event.chars().take(64).collect::<String>(), "unknown event");
+    answer::<OkAck>(ack, "unknown", Err(bad_request("unknown event")));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_token_comes_from_auth_then_query() {
+        let token = |auth: Json, query: Option<&str>| handshake_token(&auth, query);
+        assert_eq!(
+            token(json!({"token": "a"}), Some("token=b")).unwrap(),
+            Some("a".to_owned())
+        );
+        assert_eq!(
+            token(json!({}), Some("EIO=4&token=b&transport=websocket")).unwrap(),
+            Some("b".to_owned())
+        );
+        assert_eq!(token(json!({}), Some("EIO=4")).unwrap(), None);
+        assert_eq!(token(json!({"token": ""}), None).unwrap(), None);
+        assert_eq!(token(Json::Null, None).unwrap(), None);
+        assert!(matches!(
+            token(json!({"token": 5}), None),
+            Err(HandshakeError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn handshake_errors_are_the_spec_messages() {
+        assert_eq!(
+            HandshakeError::TokenRequired.to_string(),
+            "Authentication token required"
+        );
+        assert_eq!(
+            HandshakeError::InvalidToken.to_string(),
+            "Invalid or expired token"
+        );
+    }
+}
