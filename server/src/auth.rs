@@ -15,6 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Semaphore;
 
 /// Clock skew tolerated on `exp`, between nodes and between a node and the client.
 pub const JWT_LEEWAY_SECS: u64 = 30;
@@ -102,6 +103,11 @@ pub struct Passwords {
     /// A hash of a random password, verified against when the username is unknown so
     /// that login takes as long for a missing user as for a wrong password.
     decoy: Arc<str>,
+    /// At most one hash per core at a time: each takes 19 MiB and a core's worth of CPU,
+    /// so a sign-up or login flood would otherwise grow memory without bound (the
+    /// allocator keeps what the blocking threads used) and starve everything else. The
+    /// rest wait their turn.
+    permits: Arc<Semaphore>,
 }
 
 impl Default for Passwords {
@@ -119,9 +125,11 @@ impl Passwords {
             .hash_password(salt.as_str().as_bytes(), &salt)
             .map(|h| h.to_string())
             .unwrap_or_default();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Passwords {
             argon2,
             decoy: decoy.into(),
+            permits: Arc::new(Semaphore::new(cores)),
         }
     }
 
@@ -132,6 +140,7 @@ impl Passwords {
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
         let argon2 = self.argon2.clone();
+        let _permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
             argon2
@@ -150,6 +159,7 @@ impl Passwords {
         let argon2 = self.argon2.clone();
         let decoy = self.decoy.clone();
         let known = hash.is_some();
+        let _permit = self.permit().await?;
         let matched = tokio::task::spawn_blocking(move || {
             let hash = hash.as_deref().unwrap_or(&decoy);
             match PasswordHash::new(hash) {
@@ -160,6 +170,14 @@ impl Passwords {
         .await
         .map_err(anyhow::Error::new)?;
         Ok(known && matched)
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+        // The semaphore is never closed; if it were, hashing could not go on.
+        self.permits
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(anyhow::Error::new(e)))
     }
 }
 
@@ -209,6 +227,25 @@ mod tests {
 
     fn keys() -> JwtKeys {
         JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn hashing_waits_for_a_permit_while_every_core_is_hashing() {
+        let passwords = Passwords::for_tests();
+        let cores = u32::try_from(passwords.permits.available_permits()).unwrap();
+        let busy = passwords
+            .permits
+            .clone()
+            .acquire_many_owned(cores)
+            .await
+            .unwrap();
+        let mut hashing = std::pin::pin!(passwords.hash("a long enough password".into()));
+        assert!(futures_util::poll!(&mut hashing).is_pending());
+        let mut verifying = std::pin::pin!(passwords.verify("x".into(), None));
+        assert!(futures_util::poll!(&mut verifying).is_pending());
+        drop(busy);
+        assert!(hashing.await.is_ok());
+        assert!(!verifying.await.unwrap());
     }
 
     #[test]

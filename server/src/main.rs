@@ -5,6 +5,12 @@ use server::config::Config;
 use server::{Application, shutdown_signal, telemetry};
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: Argon2's 19 MiB, 64-byte-aligned work area is never
+/// reused by glibc (each sign-up or login grew the process by ~19 MiB, measured), and
+/// mimalloc also keeps long-lived servers with many sockets less fragmented.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init_tracing();
