@@ -79,6 +79,7 @@ describe("signing in", () => {
       await dave.signUp();
       await erin.signUp();
       await erin.waitConnected();
+      await dave.page.close();
       // A new secret invalidates every token issued before.
       await server.restart({ secret: `rotated-${server.secret}` });
 
@@ -87,7 +88,7 @@ describe("signing in", () => {
       await erin.byTestId("login-button").waitFor();
       await erin.screenshot("04-session-expired");
       // Dave comes back later: the saved token is refused at once.
-      await dave.page.reload();
+      await dave.openPage(server);
       await dave.page.getByText("Session expired. Please log in again.").waitFor();
       for (const person of [dave, erin]) {
         assert.equal(await person.page.evaluate(() => localStorage.getItem("chat.session")), null);

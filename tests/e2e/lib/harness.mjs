@@ -153,16 +153,22 @@ export async function launchBrowser() {
 export class Person {
   static async open(browser, server, username) {
     const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
-    const page = await context.newPage();
-    const person = new Person(context, page, username);
+    const person = new Person(context, username);
+    await person.openPage(server);
+    return person;
+  }
+
+  /** A new page of the app in this person's context (same storage). */
+  async openPage(server) {
+    const page = await this.context.newPage();
     page.on("dialog", (dialog) => {
-      person.dialogs.push(dialog.message());
+      this.dialogs.push(dialog.message());
       void dialog.dismiss();
     });
-    page.on("pageerror", (error) => person.errors.push(String(error)));
+    page.on("pageerror", (error) => this.errors.push(String(error)));
     page.setDefaultTimeout(TIMEOUT);
+    this.page = page;
     await page.goto(server.url);
-    return person;
   }
 
   dialogs = [];
@@ -170,9 +176,10 @@ export class Person {
   password = "correct horse battery";
   id = null;
 
-  constructor(context, page, username) {
+  page = null;
+
+  constructor(context, username) {
     this.context = context;
-    this.page = page;
     this.username = username;
   }
 
