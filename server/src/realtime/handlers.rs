@@ -11,7 +11,7 @@ use super::presence::{Added, Transition};
 use super::typing::emit_stop;
 use super::{Shared, broadcast};
 use crate::error::NOT_A_PARTICIPANT;
-use crate::messaging::{SendError, send_message};
+use crate::messaging::{SendError as SendFailure, send_message};
 use crate::rate_limit::RetryAfter;
 use chat_wire::event::{
     AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE, MESSAGE_NEW,
@@ -22,9 +22,9 @@ use chat_wire::socket::{AckFailure, JoinAck, OkAck, ReadReceipt, SendAck, True, 
 use chat_wire::{ConversationId, ErrorCode, Message, UserId};
 use serde::Serialize;
 use serde_json::Value as Json;
-use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::socket::{DisconnectReason, Sid};
+use socketioxide::{SendError, SocketError, SocketIo};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,6 +46,8 @@ pub struct Session {
     expiry: Mutex<Option<AbortHandle>>,
     /// Set once the socket's presence, typing and timer have been cleaned up.
     ended: AtomicBool,
+    /// Set when the socket overflowed its send buffer and is being closed.
+    flooding: AtomicBool,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -123,6 +125,7 @@ pub async fn authenticate(
         member_of: Mutex::new(HashSet::new()),
         expiry: Mutex::new(None),
         ended: AtomicBool::new(false),
+        flooding: AtomicBool::new(false),
     }));
     // Handlers are registered here, before the CONNECT answer goes out: the connect
     // handler runs in a task spawned after it, and an event the client sends at once
@@ -265,15 +268,56 @@ pub(crate) async fn announce_message(io: &SocketIo, shared: &Shared, message: &M
 }
 
 /// Sends an ack (if the client asked for one), logging a failure to send it.
-fn answer<T: Serialize>(ack: AckSender, event: &'static str, result: Result<T, AckFailure>) {
+///
+/// A full send buffer (socketioxide keeps 128 packets per socket) means the client sends
+/// faster than it reads its answers: it is closed rather than left with unanswered acks.
+fn answer<T: Serialize>(
+    s: &SocketRef,
+    ack: AckSender,
+    event: &'static str,
+    result: Result<T, AckFailure>,
+) {
     let sent = match &result {
         Ok(success) => ack.send(success),
         Err(failure) => ack.send(failure),
     };
-    if let Err(e) = sent {
-        tracing::warn!(event, error = %e, "could not send an ack");
+    match sent {
+        Ok(()) => {}
+        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+            close_flooder(s, event);
+        }
+        Err(e) => tracing::warn!(event, sid = %s.id, error = %e, "could not send an ack"),
     }
 }
+
+/// Disconnects a socket whose send buffer is full. The DISCONNECT packet needs a free
+/// slot in that same buffer, so this retries briefly while the transport drains it; a
+/// client that reads nothing at all is dropped by the Engine.IO heartbeat instead.
+fn close_flooder(s: &SocketRef, event: &'static str) {
+    let Some(session) = session_of(s) else {
+        return;
+    };
+    if session.flooding.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    tracing::warn!(event, sid = %s.id, user = %session.user, "send buffer full: closing a flooding socket");
+    let socket = s.clone();
+    tokio::spawn(async move {
+        for _ in 0..FLOOD_CLOSE_ATTEMPTS {
+            match socket.clone().disconnect() {
+                Err(SocketError::InternalChannelFull) => {
+                    tokio::time::sleep(FLOOD_CLOSE_RETRY).await;
+                }
+                Ok(()) | Err(SocketError::Closed) => return,
+            }
+        }
+        tracing::warn!(sid = %socket.id, "flooding socket never drained; the heartbeat will drop it");
+    });
+}
+
+/// How often, and how many times, [`close_flooder`] tries to send the DISCONNECT.
+const FLOOD_CLOSE_RETRY: Duration = Duration::from_millis(20);
+const FLOOD_CLOSE_ATTEMPTS: u32 = 250;
 
 fn rate_limited(retry: RetryAfter) -> AckFailure {
     AckFailure::rate_limited(retry.millis())
@@ -320,7 +364,7 @@ async fn is_member(
 /// participants and the conversation's last seq.
 async fn join(s: SocketRef, Args(args): Args, ack: AckSender, State(shared): State<Arc<Shared>>) {
     let result = join_inner(&s, args, &shared).await;
-    answer(ack, CONVERSATION_JOIN, result);
+    answer(&s, ack, CONVERSATION_JOIN, result);
 }
 
 async fn join_inner(
@@ -379,7 +423,7 @@ async fn leave(
     State(shared): State<Arc<Shared>>,
 ) {
     let result = leave_inner(&s, &io, args, &shared).await;
-    answer(ack, CONVERSATION_LEAVE, result);
+    answer(&s, ack, CONVERSATION_LEAVE, result);
 }
 
 async fn leave_inner(
@@ -414,11 +458,11 @@ async fn send(
     // Held until the ack is sent: shutdown waits for it.
     let Some(_in_flight) = shared.begin_send() else {
         let refused = AckFailure::new(ErrorCode::Internal, "Server is shutting down");
-        answer::<SendAck>(ack, MESSAGE_SEND, Err(refused));
+        answer::<SendAck>(&s, ack, MESSAGE_SEND, Err(refused));
         return;
     };
     let result = send_inner(&s, &io, args, &shared).await;
-    answer(ack, MESSAGE_SEND, result);
+    answer(&s, ack, MESSAGE_SEND, result);
 }
 
 async fn send_inner(
@@ -433,7 +477,7 @@ async fn send_inner(
     let sent = send_message(&shared.db, &shared.send_limiter, user, conversation, &body)
         .await
         .map_err(|e| match e {
-            SendError::Db(db) => internal(MESSAGE_SEND, user, &db),
+            SendFailure::Db(db) => internal(MESSAGE_SEND, user, &db),
             other => other.to_ack(),
         })?;
     if !sent.repeat {
@@ -457,7 +501,7 @@ async fn typing_start(
     State(shared): State<Arc<Shared>>,
 ) {
     let result = typing_inner(&s, &io, args, &shared, true).await;
-    answer(ack, TYPING_START, result);
+    answer(&s, ack, TYPING_START, result);
 }
 
 /// `typing:stop(conversationId)`: relayed to the room (the typist's sockets excluded).
@@ -469,7 +513,7 @@ async fn typing_stop(
     State(shared): State<Arc<Shared>>,
 ) {
     let result = typing_inner(&s, &io, args, &shared, false).await;
-    answer(ack, TYPING_STOP, result);
+    answer(&s, ack, TYPING_STOP, result);
 }
 
 async fn typing_inner(
@@ -513,7 +557,7 @@ async fn read(
     State(shared): State<Arc<Shared>>,
 ) {
     let result = read_inner(&s, &io, args, &shared).await;
-    answer(ack, MESSAGE_READ, result);
+    answer(&s, ack, MESSAGE_READ, result);
 }
 
 async fn read_inner(
@@ -560,7 +604,7 @@ async fn read_inner(
 /// Any other event: logged, and answered `bad_request` if it asked for an ack.
 async fn unknown_event(s: SocketRef, Event(event): Event, ack: AckSender) {
     tracing::debug!(sid = %s.id, event = %event.chars().take(64).collect::<String>(), "unknown event");
-    answer::<OkAck>(ack, "unknown", Err(bad_request("unknown event")));
+    answer::<OkAck>(&s, ack, "unknown", Err(bad_request("unknown event")));
 }
 
 #[cfg(test)]

@@ -175,7 +175,10 @@ impl SioClient {
                     }
                     Some(Ok(_)) => continue,
                 };
-                if text == "2" {
+                if text == "1" {
+                    // Engine.IO close.
+                    let _ = in_tx.send(Incoming::Closed);
+                } else if text == "2" {
                     let _ = pong.send(Ws::text("3"));
                 } else if text.starts_with("41") {
                     let _ = in_tx.send(Incoming::Disconnected);
@@ -226,6 +229,18 @@ impl SioClient {
         self.call_raw(&Value::Array(all).to_string()).await
     }
 
+    /// Emits an event with an ack without waiting: the ack arrives on the receiver.
+    pub fn start_call(&mut self, event: &str, args: Vec<Value>) -> oneshot::Receiver<Value> {
+        let mut all = vec![json!(event)];
+        all.extend(args);
+        self.next_ack += 1;
+        let id = self.next_ack;
+        let (tx, rx) = oneshot::channel();
+        self.acks.lock().unwrap().insert(id, tx);
+        self.send_raw(format!("42{id}{}", Value::Array(all)));
+        rx
+    }
+
     /// Emits `42<id><json>` and waits for its ack.
     pub async fn call_raw(&mut self, json_args: &str) -> Value {
         self.next_ack += 1;
@@ -245,6 +260,11 @@ impl SioClient {
             .await
             .expect("something from the server in time")
             .unwrap_or(Incoming::Closed)
+    }
+
+    /// The next thing the server sent, however long it takes (wrap it in a timeout).
+    pub async fn next_patient(&mut self) -> Incoming {
+        self.incoming.recv().await.unwrap_or(Incoming::Closed)
     }
 
     /// Waits for `event`, returning its arguments and everything received before it.

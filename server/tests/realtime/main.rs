@@ -12,8 +12,13 @@ mod helpers;
 #[allow(dead_code)]
 mod client;
 
+mod bad_input;
 mod handshake;
+mod limits;
 mod messaging;
+mod presence;
+mod receipts;
+mod typing;
 
 use helpers::{TestApp, TestUser};
 use serde_json::{Value, json};
