@@ -33,6 +33,8 @@ pub struct Recorded {
     pub acked: Vec<(ConversationId, i64, String)>,
     /// When the last acknowledgement arrived.
     pub last_ack: Option<Instant>,
+    /// Clients that noticed a lost connection and caught up again (connecting counts).
+    pub recoveries: usize,
 }
 
 impl Recorder {
@@ -71,8 +73,17 @@ pub struct FleetClient {
     pub user: UserId,
     pub client: NativeClient,
     pub conversations: Vec<ConversationId>,
-    /// When the client last lost its connection, while it has not caught up since.
-    lost_at: Mutex<Option<Instant>>,
+    /// Since when the client has been away, while it has not caught up since.
+    lost: Mutex<Lost>,
+}
+
+#[derive(Debug, Default)]
+struct Lost {
+    /// When the client was cut off (or asked to connect).
+    since: Option<Instant>,
+    /// The engine has reported the loss (a connection that still looks fine right after a
+    /// cut is stale, not recovered).
+    noticed: bool,
 }
 
 impl FleetClient {
@@ -134,11 +145,15 @@ impl Fleet {
         self.clients.iter().filter(|c| c.caught_up()).count()
     }
 
-    /// Marks every client as having lost its connection now (a storm starts).
+    /// Marks every client as cut off now (a storm starts); each is counted as recovered
+    /// once its engine has noticed the loss and caught up again.
     pub fn mark_lost(&self) {
         let now = Instant::now();
         for fleet_client in &self.clients {
-            *lock(&fleet_client.lost_at) = Some(now);
+            *lock(&fleet_client.lost) = Lost {
+                since: Some(now),
+                noticed: false,
+            };
         }
     }
 }
@@ -165,7 +180,7 @@ fn start_client(
         user: member.user,
         client,
         conversations: member.conversations,
-        lost_at: Mutex::new(None),
+        lost: Mutex::new(Lost::default()),
     });
     let (me, recorder) = (Arc::downgrade(&fleet_client), recorder.clone());
     tokio::spawn(async move {
@@ -209,16 +224,20 @@ fn record(me: &FleetClient, recorder: &Recorder, event: Event) {
             recorder.failed.fetch_add(1, Ordering::Relaxed);
         }
         Event::StateChanged(ConnectionState::Disconnected | ConnectionState::Connecting) => {
-            let mut lost_at = lock(&me.lost_at);
-            lost_at.get_or_insert(now);
+            let mut lost = lock(&me.lost);
+            lost.since.get_or_insert(now);
+            lost.noticed = true;
         }
         _ => {}
     }
-    let mut lost_at = lock(&me.lost_at);
-    if let Some(lost) = *lost_at
+    let mut lost = lock(&me.lost);
+    if let Some(since) = lost.since
+        && lost.noticed
         && me.caught_up()
     {
-        recorder.lock().reconnect.record(now - lost);
-        *lost_at = None;
+        let mut recorded = recorder.lock();
+        recorded.reconnect.record(now - since);
+        recorded.recoveries += 1;
+        *lost = Lost::default();
     }
 }

@@ -10,6 +10,7 @@ pub async fn run(common: &Common, shape: &Shape, restart: Option<&str>) -> anyho
     let setup = setup(common, shape, "storm").await?;
     let fleet = &setup.fleet;
     let mut report = setup.report;
+    fleet.recorder.lock().recoveries = 0;
     fleet.mark_lost();
     match restart {
         Some(command) => {
@@ -28,11 +29,13 @@ pub async fn run(common: &Common, shape: &Shape, restart: Option<&str>) -> anyho
             }
         }
     }
-    fleet
-        .recorder
-        .wait_until(common.patience, || fleet.caught_up() == fleet.clients.len())
+    let everyone = fleet.clients.len();
+    let recorder = &fleet.recorder;
+    recorder
+        .wait_until(common.patience, || recorder.lock().recoveries >= everyone)
         .await;
-    report.recovered = Some(fleet.caught_up());
-    report.reconnect = Some(fleet.recorder.lock().reconnect.summary());
+    let recorded = recorder.lock();
+    report.recovered = Some(recorded.recoveries);
+    report.reconnect = Some(recorded.reconnect.summary());
     Ok(report)
 }

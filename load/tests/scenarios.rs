@@ -1,0 +1,115 @@
+//! The load tool's scenarios, small, against a real in-process server: the report must say
+//! what happened (everyone connected, every message acked and delivered exactly once).
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::process::Command;
+
+struct TestServer {
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn_server() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let config = server::config::Config::from_lookup(|key| match key {
+        "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
+        "DATABASE_URL" => Some(database_url.clone()),
+        "JWT_SECRET" => Some("load-tool-test-secret-of-at-least-32-bytes".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let app = server::Application::build_with(config, server::auth::Passwords::for_tests())
+        .await
+        .unwrap();
+    let url = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestServer { url, _dir: dir }
+}
+
+/// Runs `chat-load` and returns its JSON report (the process runs while the test's runtime
+/// keeps serving).
+async fn chat_load(server: &TestServer, args: &[&str]) -> (bool, Value) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chat-load"));
+    command
+        .args([
+            "--url",
+            &server.url,
+            "--json",
+            "--patience",
+            "30",
+            "--server-pid",
+        ])
+        .arg(std::process::id().to_string())
+        .args(args);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}): stdout {stdout}, stderr {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.success(), report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_chat_reports_every_message_delivered_once() {
+    let server = spawn_server().await;
+    let (ok, report) = chat_load(
+        &server,
+        &[
+            "steady",
+            "--users",
+            "6",
+            "--conversations",
+            "3",
+            "--participants",
+            "2",
+            "--rate",
+            "40",
+            "--duration",
+            "1.5",
+        ],
+    )
+    .await;
+    assert!(ok, "{report:#}");
+    assert_eq!(report["connected"], 6);
+    let integrity = &report["integrity"];
+    let acked = integrity["acked"].as_u64().unwrap();
+    assert!(acked >= 40, "about 60 messages offered, {acked} acked");
+    for key in ["failed", "losses", "duplicates", "order_errors"] {
+        assert_eq!(integrity[key], 0, "{key}: {report:#}");
+    }
+    // Each message has one other participant, who hears it live.
+    assert_eq!(report["delivery"]["count"].as_u64().unwrap(), acked);
+    assert_eq!(report["ack"]["count"].as_u64().unwrap(), acked);
+    assert!(report["server_memory"]["after_bytes"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_storm_brings_every_client_back() {
+    let server = spawn_server().await;
+    let (ok, report) = chat_load(
+        &server,
+        &[
+            "storm",
+            "--users",
+            "8",
+            "--conversations",
+            "4",
+            "--participants",
+            "2",
+        ],
+    )
+    .await;
+    assert!(ok, "{report:#}");
+    assert_eq!(report["recovered"], 8);
+    assert_eq!(report["reconnect"]["count"], 8);
+    // The first reconnection waits 1 s less up to 20% jitter.
+    let p50 = report["reconnect"]["p50_ms"].as_f64().unwrap();
+    assert!((700.0..10_000.0).contains(&p50), "reconnect p50 {p50} ms");
+}
