@@ -193,6 +193,14 @@ pub fn test(root: &Path, soak: bool) -> Result {
     } else {
         run.skip("JS tests (vitest)", "the wasm engine package did not build");
     }
+    // The official client against the chat-server binary `cargo test --workspace` built.
+    run.suite(
+        "socket.io-client end-to-end (tests/socketio)",
+        Command::new("node")
+            .current_dir(root)
+            .args(["--test", "tests/socketio/"])
+            .env("CHAT_SERVER_BIN", root.join("target/debug/chat-server")),
+    );
 
     summarise(&run.steps, &tools, package.as_ref())
 }

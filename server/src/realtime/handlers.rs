@@ -9,7 +9,7 @@ use super::args::{self, Args, bad_request};
 use super::limits::{MAX_JOINED_PER_SOCKET, MAX_SOCKETS_PER_USER};
 use super::presence::{Added, Transition};
 use super::typing::emit_stop;
-use super::{Shared, broadcast};
+use super::{Shared, broadcast, root};
 use crate::error::NOT_A_PARTICIPANT;
 use crate::messaging::{SendError as SendFailure, send_message};
 use crate::rate_limit::RetryAfter;
@@ -175,7 +175,7 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, State(shared): State<Arc<Sha
     let timer_io = io.clone();
     let timer = tokio::spawn(async move {
         tokio::time::sleep(until_expiry).await;
-        if let Some(socket) = timer_io.get_socket(sid) {
+        if let Some(socket) = root(&timer_io).and_then(|ns| ns.get_socket(sid)) {
             tracing::info!(%sid, %user, "token expired: disconnecting the socket");
             disconnect(socket);
         }
@@ -240,13 +240,16 @@ async fn announce_presence(io: &SocketIo, shared: &Shared, user: UserId, transit
             return;
         }
     };
-    if conversations.is_empty() {
+    if conversations.is_empty() || shared.is_closing() {
+        // Nobody to tell, or every socket is being closed anyway.
         return;
     }
     let rooms: Vec<String> = conversations.into_iter().map(conversation_room).collect();
     let _announcing = shared.presence.announcing.lock().await;
-    if shared.presence.still_current(user, transition) {
-        broadcast(io.to(rooms).except(user_room(user)), event, &user).await;
+    if shared.presence.still_current(user, transition)
+        && let Some(root) = root(io)
+    {
+        broadcast(root.to(rooms).except(user_room(user)), event, &user).await;
     }
 }
 
@@ -259,12 +262,14 @@ pub(crate) async fn announce_message(io: &SocketIo, shared: &Shared, message: &M
     {
         emit_stop(io, message.conversation_id, message.sender_id).await;
     }
-    broadcast(
-        io.to(conversation_room(message.conversation_id)),
-        MESSAGE_NEW,
-        message,
-    )
-    .await;
+    if let Some(root) = root(io) {
+        broadcast(
+            root.to(conversation_room(message.conversation_id)),
+            MESSAGE_NEW,
+            message,
+        )
+        .await;
+    }
 }
 
 /// Sends an ack (if the client asked for one), logging a failure to send it.
@@ -536,10 +541,12 @@ async fn typing_inner(
             conversation_id: conversation,
             user_id: user,
         };
-        let op = io
-            .to(conversation_room(conversation))
-            .except(user_room(user));
-        broadcast(op, TYPING_START, &payload).await;
+        if let Some(root) = root(io) {
+            let op = root
+                .to(conversation_room(conversation))
+                .except(user_room(user));
+            broadcast(op, TYPING_START, &payload).await;
+        }
     } else {
         shared.typing.stopped(conversation, user);
         emit_stop(io, conversation, user).await;
@@ -596,7 +603,14 @@ async fn read_inner(
             read_by: user,
             read_at: outcome.read_at,
         };
-        broadcast(io.to(user_room(outcome.sender_id)), MESSAGE_READ, &receipt).await;
+        if let Some(root) = root(io) {
+            broadcast(
+                root.to(user_room(outcome.sender_id)),
+                MESSAGE_READ,
+                &receipt,
+            )
+            .await;
+        }
     }
     Ok(OkAck::default())
 }

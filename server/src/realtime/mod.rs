@@ -178,7 +178,9 @@ impl Realtime {
             .iter()
             .map(|id| user_room(*id))
             .collect();
-        broadcast(self.io.to(rooms), CONVERSATION_NEW, conversation).await;
+        if let Some(root) = root(&self.io) {
+            broadcast(root.to(rooms), CONVERSATION_NEW, conversation).await;
+        }
     }
 
     /// `message:new` to the conversation's room, for a message stored by the HTTP
@@ -213,6 +215,13 @@ impl Realtime {
         self.io.close().await;
         tracing::info!("shutdown: every socket disconnected");
     }
+}
+
+/// The root namespace's broadcast operator, or `None` once [`SocketIo::close`] has
+/// removed it (shutdown): `SocketIo::to` would panic then, and disconnect handlers still
+/// run after it.
+pub(crate) fn root(io: &SocketIo) -> Option<BroadcastOperators> {
+    io.of("/")
 }
 
 /// Emits to a set of rooms, logging (not hiding) a failure: with the local adapter an

@@ -7,7 +7,7 @@
 //! from. Each `typing:start` replaces the entry's timer: the old timer task is aborted,
 //! and a generation number guards the race where it had already woken up.
 
-use super::broadcast;
+use super::{broadcast, root};
 use chat_wire::event::{TYPING_STOP, conversation_room, user_room};
 use chat_wire::limits::TYPING_EXPIRY_MS;
 use chat_wire::socket::Typing;
@@ -135,10 +135,12 @@ pub async fn emit_stop(io: &SocketIo, conversation: ConversationId, user: UserId
         conversation_id: conversation,
         user_id: user,
     };
-    let op = io
-        .to(conversation_room(conversation))
-        .except(user_room(user));
-    broadcast(op, TYPING_STOP, &payload).await;
+    if let Some(root) = root(io) {
+        let op = root
+            .to(conversation_room(conversation))
+            .except(user_room(user));
+        broadcast(op, TYPING_STOP, &payload).await;
+    }
 }
 
 #[cfg(test)]
