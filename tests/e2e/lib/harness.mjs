@@ -151,8 +151,10 @@ export async function launchBrowser() {
  * Records dialogs (none may ever open) and page errors.
  */
 export class Person {
-  static async open(browser, server, username) {
+  /** `prepare(context)` runs before the first page opens (routes, for instance). */
+  static async open(browser, server, username, { prepare } = {}) {
     const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    await prepare?.(context);
     const person = new Person(context, username);
     await person.openPage(server);
     return person;
@@ -255,6 +257,11 @@ export class Person {
     }, timeout);
   }
 
+  /** The session's token, for calling the API from the test. */
+  async token() {
+    return this.page.evaluate(() => JSON.parse(localStorage.getItem("chat.session")).token);
+  }
+
   async screenshot(name) {
     mkdirSync(SCREENSHOTS, { recursive: true });
     await this.page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
@@ -284,6 +291,27 @@ export async function eventually(check, timeout = TIMEOUT) {
 function assertDeepEqual(actual, expected) {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) {
     throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+/**
+ * Posts messages through the HTTP send route (as `person`), honouring the server's rate
+ * limit (`retryAfterMs`). Returns once all are stored.
+ */
+export async function postMessages(server, token, conversationId, texts) {
+  for (const text of texts) {
+    for (;;) {
+      const response = await fetch(`${server.url}/api/conversations/${conversationId}/messages`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ clientMessageId: crypto.randomUUID(), text }),
+      });
+      if (response.status === 201) break;
+      const body = await response.json().catch(() => null);
+      if (response.status !== 429) throw new Error(`POST message: ${response.status} ${JSON.stringify(body)}`);
+      const wait = body?.error?.retryAfterMs ?? 100;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 }
 

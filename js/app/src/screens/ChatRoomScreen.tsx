@@ -14,6 +14,7 @@ import { MessageItem } from "../components/MessageItem";
 import { conversationTitle } from "../conversations";
 import { displayName } from "../names";
 import { colors, common } from "../theme";
+import { MESSAGE_LIST_ID } from "../webStyles";
 
 /** Within this many pixels of the top, the older page is fetched. */
 const LOAD_OLDER_THRESHOLD = 80;
@@ -34,7 +35,7 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
   const typing = room.typingUserIds.filter((id) => id !== myId);
 
   useMarkRead(room.messages, myId, room.markRead);
-  const scroll = useStickyScroll(room.messages, room.hasOlder, room.loadingOlder, room.loadOlder);
+  const scroll = useStickyScroll(room.messages, room.synced, room.hasOlder, room.loadingOlder, room.loadOlder);
 
   const [draft, setDraft] = useState("");
   const [sendError, setSendError] = useState<string | null>(null);
@@ -83,6 +84,7 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
 
       <ScrollView
         testID="message-list"
+        id={MESSAGE_LIST_ID}
         ref={scroll.ref}
         style={styles.list}
         contentContainerStyle={styles.listContent}
@@ -91,29 +93,31 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
         onLayout={scroll.onLayout}
         onContentSizeChange={scroll.onContentSizeChange}
       >
-        {room.hasOlder && (
-          <Pressable
-            testID="load-older-button"
-            role="button"
-            disabled={room.loadingOlder}
-            onPress={scroll.loadOlder}
-            style={styles.older}
-          >
-            <Text style={styles.olderText}>{room.loadingOlder ? "Loading older messages…" : "Load older messages"}</Text>
-          </Pressable>
-        )}
-        {room.messages.length === 0 && (
-          <Text style={styles.empty}>{room.synced ? "No messages yet. Say hello!" : "Loading messages…"}</Text>
-        )}
-        {room.messages.map((message) => (
-          <MessageItem
-            key={messageKey(message, myId)}
-            message={message}
-            mine={message.senderId === null || message.senderId === myId}
-            showSender={conversation.kind === "group"}
-            onRetry={onRetry}
-          />
-        ))}
+        <View onLayout={scroll.onMessagesLayout}>
+          {room.hasOlder && (
+            <Pressable
+              testID="load-older-button"
+              role="button"
+              disabled={room.loadingOlder}
+              onPress={scroll.loadOlder}
+              style={styles.older}
+            >
+              <Text style={styles.olderText}>{room.loadingOlder ? "Loading older messages…" : "Load older messages"}</Text>
+            </Pressable>
+          )}
+          {room.messages.length === 0 && (
+            <Text style={styles.empty}>{room.synced ? "No messages yet. Say hello!" : "Loading messages…"}</Text>
+          )}
+          {room.messages.map((message) => (
+            <MessageItem
+              key={messageKey(message, myId)}
+              message={message}
+              mine={message.senderId === null || message.senderId === myId}
+              showSender={conversation.kind === "group"}
+              onRetry={onRetry}
+            />
+          ))}
+        </View>
       </ScrollView>
 
       <View style={styles.typingSlot}>
@@ -195,6 +199,7 @@ function useMarkRead(messages: readonly MessageView[], myId: number, markRead: (
  */
 function useStickyScroll(
   messages: readonly MessageView[],
+  synced: boolean,
   hasOlder: boolean,
   loadingOlder: boolean,
   loadOlderPage: () => boolean,
@@ -219,19 +224,36 @@ function useStickyScroll(
     }
   }, [loadingOlder, messages]);
 
-  // A short history that does not fill the screen cannot be scrolled up: fetch on.
+  // A short history that does not fill the screen cannot be scrolled up: fetch on. The
+  // messages' own height counts (the content container stretches to the viewport).
+  const messagesHeight = useRef(0);
   const fillScreen = useCallback(() => {
-    if (viewportHeight.current > 0 && contentHeight.current <= viewportHeight.current) loadOlder();
-  }, [loadOlder]);
+    if (synced && viewportHeight.current > 0 && messagesHeight.current < viewportHeight.current) loadOlder();
+  }, [synced, loadOlder]);
   useEffect(fillScreen, [fillScreen, messages]);
+
+  const onMessagesLayout = useCallback(
+    (event: LayoutChangeEvent) => {
+      messagesHeight.current = event.nativeEvent.layout.height;
+      fillScreen();
+    },
+    [fillScreen],
+  );
 
   const onScroll = useCallback(
     (event: NativeSyntheticEvent<NativeScrollEvent>) => {
       const { contentOffset, contentSize, layoutMeasurement } = event.nativeEvent;
+      const movedUp = contentOffset.y < offsetY.current - 1;
       offsetY.current = contentOffset.y;
-      atBottom.current =
-        contentOffset.y + layoutMeasurement.height >= contentSize.height - STICK_TO_BOTTOM_THRESHOLD;
-      if (contentOffset.y <= LOAD_OLDER_THRESHOLD) loadOlder();
+      if (contentOffset.y + layoutMeasurement.height >= contentSize.height - STICK_TO_BOTTOM_THRESHOLD) {
+        atBottom.current = true;
+      } else if (movedUp) {
+        // Only the reader scrolls up. (Reading `contentSize` alone would be wrong: the
+        // event of our own scrollToEnd can arrive after more messages made the content
+        // taller, and would unstick the view.)
+        atBottom.current = false;
+      }
+      if (movedUp && contentOffset.y <= LOAD_OLDER_THRESHOLD) loadOlder();
     },
     [loadOlder],
   );
@@ -264,7 +286,7 @@ function useStickyScroll(
     atBottom.current = true;
   }, []);
 
-  return { ref, onScroll, onContentSizeChange, onLayout, loadOlder, stickToBottom };
+  return { ref, onScroll, onContentSizeChange, onLayout, onMessagesLayout, loadOlder, stickToBottom };
 }
 
 const styles = StyleSheet.create({

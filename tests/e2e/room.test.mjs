@@ -1,0 +1,125 @@
+// The room beyond the happy path: a message the server refuses shows "Failed to send. Tap
+// to retry." and tapping it sends it again; a long history shows its newest page and
+// loads older pages when the reader scrolls up.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+
+import { Person, Server, eventually, launchBrowser, postMessages, uniqueName } from "./lib/harness.mjs";
+
+/**
+ * Puts the page's Socket.IO WebSocket behind a relay that, while `refusing` is set,
+ * answers every `message:send` itself with a refused ack (code `bad_request`) instead of
+ * passing it to the server.
+ */
+function refusingRelay() {
+  const relay = {
+    refusing: false,
+    refused: 0,
+    async install(context) {
+      await context.routeWebSocket(/\/socket\.io\//, (page) => {
+        const server = page.connectToServer();
+        page.onMessage((frame) => {
+          // Socket.IO EVENT with an ack id: 42<id>["message:send",…]
+          const send = typeof frame === "string" ? /^42(\d+)\["message:send"/.exec(frame) : null;
+          if (relay.refusing && send !== null) {
+            relay.refused += 1;
+            page.send(`43${send[1]}[{"success":false,"error":"refused by the test","code":"bad_request"}]`);
+            return;
+          }
+          server.send(frame);
+        });
+        server.onMessage((frame) => page.send(frame));
+      });
+    },
+  };
+  return relay;
+}
+
+describe("the chat room", () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await Server.start();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test("a refused message shows 'Failed to send. Tap to retry.', and tapping it sends it again", async () => {
+    const relay = refusingRelay();
+    const alice = await Person.open(browser, server, uniqueName("alice"), { prepare: (c) => relay.install(c) });
+    const bob = await Person.open(browser, server, uniqueName("bob"));
+    try {
+      await alice.signUp();
+      await bob.signUp();
+      const id = await alice.startConversation([bob.username]);
+      await alice.waitConnected();
+      await bob.openConversation(id);
+
+      relay.refusing = true;
+      await alice.send("this one is refused");
+      await alice.waitForStatus("this one is refused", "failed");
+      await alice.page.getByText("Failed to send. Tap to retry.").waitFor();
+      assert.ok(relay.refused >= 1);
+      await alice.screenshot("12-failed-message");
+
+      relay.refusing = false;
+      await alice.page.locator('[data-testid="message-item"][data-status="failed"]').click();
+      await alice.waitForStatus("this one is refused", "read");
+      await bob.waitForTexts(["this one is refused"]);
+      assert.equal(await alice.page.getByText("Failed to send. Tap to retry.").count(), 0);
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  });
+
+  test("scrolling to the top of a long history loads the older messages, in order", async () => {
+    const alice = await Person.open(browser, server, uniqueName("alice"));
+    const bob = await Person.open(browser, server, uniqueName("bob"));
+    try {
+      await alice.signUp();
+      await bob.signUp();
+      const id = await alice.startConversation([bob.username]);
+      await alice.byTestId("back-button").click();
+      // More than one history page (100): the room opens on the newest page.
+      const texts = Array.from({ length: 130 }, (_, i) => `history ${String(i + 1).padStart(3, "0")}`);
+      const [aliceToken, bobToken] = [await alice.token(), await bob.token()];
+      const half = texts.length / 2;
+      // Two senders, two rate-limit buckets; the halves are posted one after the other so
+      // the order is known.
+      await postMessages(server, aliceToken, id, texts.slice(0, half));
+      await postMessages(server, bobToken, id, texts.slice(half));
+
+      await alice.openConversation(id);
+      await eventually(async () => {
+        const shown = (await alice.messages()).map((message) => message.text);
+        assert.equal(shown.at(-1), "history 130");
+      });
+      const first = await alice.messages();
+      assert.equal(first.length, 100, "one page");
+      // The room opens at the newest message.
+      await eventually(async () => {
+        const [top, height, viewport] = await alice
+          .byTestId("message-list")
+          .evaluate((list) => [list.scrollTop, list.scrollHeight, list.clientHeight]);
+        assert.ok(top + viewport >= height - 2, `scrolled to ${top + viewport} of ${height}`);
+      });
+      await eventually(async () => {
+        await alice.byTestId("message-list").evaluate((list) => list.scrollTo(0, 0));
+        const shown = (await alice.messages()).map((message) => message.text);
+        assert.equal(shown[0], "history 001");
+        assert.deepEqual(shown, [...shown].sort(), "oldest first");
+        assert.equal(new Set(shown).size, shown.length, "no message twice");
+      });
+      await alice.screenshot("13-older-messages");
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  });
+});
