@@ -344,6 +344,19 @@ impl ChatEngine {
     }
 }
 
+/// Rust-side access for tests and Rust callers (not exported to JS).
+impl ChatEngine {
+    /// The engine's current snapshot (the data behind `getSnapshot`).
+    pub fn snapshot(&self) -> std::sync::Arc<crate::Snapshot> {
+        self.driver.engine.borrow().snapshot()
+    }
+
+    /// Messages waiting in the outbox, as [`Engine::save_outbox`] stores them.
+    pub fn saved_outbox(&self) -> String {
+        self.driver.engine.borrow().save_outbox()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Listeners {
     Snapshot,
