@@ -98,4 +98,22 @@ describe("signing in", () => {
       await erin.close();
     }
   });
+
+  test("without WebAssembly (as on Hermes) the app says the chat cannot run there, and does not crash", async () => {
+    const frank = await Person.open(browser, server, uniqueName("frank"), {
+      prepare: (context) => context.addInitScript(() => delete globalThis.WebAssembly),
+    });
+    try {
+      await frank.byTestId("username-input").fill(frank.username);
+      await frank.byTestId("password-input").fill(frank.password);
+      await frank.byTestId("register-button").click();
+      await frank.page.getByText(/no WebAssembly/).waitFor();
+      await frank.screenshot("14-no-webassembly");
+      await frank.byTestId("logout-button").click();
+      await frank.byTestId("login-button").waitFor();
+      assert.deepEqual(frank.errors, []);
+    } finally {
+      await frank.close();
+    }
+  });
 });
