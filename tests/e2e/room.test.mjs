@@ -122,4 +122,37 @@ describe("the chat room", () => {
       await bob.close();
     }
   });
+
+  test("a group started by usernames reaches everyone in it; an unknown username is refused", async () => {
+    const [alice, bob, carol] = await Promise.all(
+      ["alice", "bob", "carol"].map((name) => Person.open(browser, server, uniqueName(name))),
+    );
+    try {
+      for (const person of [alice, bob, carol]) await person.signUp();
+
+      await alice.byTestId("new-conversation-button").click();
+      await alice.byTestId("participant-input").fill(`${bob.username}, nobody-${bob.username}`);
+      await alice.byTestId("create-conversation-button").click();
+      await alice.page.getByText(`No user named “nobody-${bob.username}”.`).waitFor();
+      await alice.byTestId("new-conversation-button").click(); // cancel
+
+      const id = await alice.startConversation([bob.username, carol.username], "Weekend plans");
+      for (const person of [bob, carol]) {
+        await person.byTestId(`conversation-item-${id}`).waitFor();
+        assert.match(await person.byTestId(`conversation-item-${id}`).textContent(), /Weekend plans/);
+        await person.openConversation(id);
+      }
+      await alice.send("Hiking on Saturday?");
+      await bob.waitForTexts(["Hiking on Saturday?"]);
+      await carol.waitForTexts(["Hiking on Saturday?"]);
+      await carol.send("Yes!");
+      await alice.waitForTexts(["Hiking on Saturday?", "Yes!"]);
+      await bob.waitForTexts(["Hiking on Saturday?", "Yes!"]);
+      await alice.page.locator(`[data-testid="presence-${carol.id}"][data-state="online"]`).waitFor();
+      await alice.page.locator(`[data-testid="presence-${bob.id}"][data-state="online"]`).waitFor();
+      await bob.screenshot("15-group-room");
+    } finally {
+      await Promise.all([alice, bob, carol].map((person) => person.close()));
+    }
+  });
 });
