@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// A connected fleet and what connecting it measured.
+#[derive(Debug)]
 pub struct Setup {
     pub fleet: Fleet,
     pub report: Report,
@@ -80,6 +81,7 @@ pub fn senders(fleet: &Fleet) -> Vec<(usize, ConversationId)> {
 }
 
 /// What a sending window measured.
+#[derive(Debug)]
 pub struct Window {
     pub sent: usize,
     pub started: Instant,
