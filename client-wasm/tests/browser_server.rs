@@ -60,6 +60,10 @@ async fn two_engines_chat_and_the_ack_turns_sending_into_sent() {
     assert_eq!(message.sender_id, Some(chat_wire::UserId(alice.id)));
 
     b.send(n(conversation), "hi alice".into()).unwrap();
+    wait_for(&b, "bob's ack", TIMEOUT, |s| {
+        has_message(s, conversation, "hi alice", "sent")
+    })
+    .await;
     wait_for(&a, "alice receiving the answer", TIMEOUT, |s| {
         has_message(s, conversation, "hi alice", "sent")
     })

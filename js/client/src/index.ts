@@ -1,27 +1,15 @@
 /**
- * chat-client: the chat engine (Rust, compiled to WebAssembly) behind a small JS API.
+ * chat-client: the chat engine (Rust, compiled to WebAssembly) behind a small JS API,
+ * React hooks over it, and typed REST helpers.
  *
  * Layout:
- * - `loadEngine`: loads and instantiates the wasm module once.
- * - `engineVersion`: the engine's version, a cheap liveness check.
+ * - `types.ts`: every public type (no runtime code).
+ * - `engine.ts`: `loadEngine` (the wasm module, once) and `createChatEngine`.
+ * - `react.ts`: `useSocketIO`, `useConversation`, `ChatEngineProvider`, `useChatEngine`.
+ * - `api.ts`: `createApi` (register/login → token, users, conversations, history) and `ApiError`.
+ * - `../pkg`: the wasm-bindgen output (`cargo xtask build`), not edited by hand.
  */
-import init, { engineVersion as wasmEngineVersion } from "../pkg/client_wasm.js";
-
-/** Where the wasm module comes from: a URL (browsers, bundlers) or its bytes (Node). */
-export type WasmSource = string | URL | Response | BufferSource | WebAssembly.Module;
-
-let loading: Promise<void> | undefined;
-
-/**
- * Loads the wasm engine. Safe to call many times: the module is instantiated once. Pass
- * the module's URL explicitly under bundlers that rewrite `import.meta.url` (Metro).
- */
-export function loadEngine(source?: WasmSource): Promise<void> {
-  loading ??= init(source === undefined ? undefined : { module_or_path: source }).then(() => undefined);
-  return loading;
-}
-
-/** The engine's version. Throws if `loadEngine` has not finished. */
-export function engineVersion(): string {
-  return wasmEngineVersion();
-}
+export type * from "./types.js";
+export { createChatEngine, engineVersion, loadEngine } from "./engine.js";
+export { ChatEngineProvider, useChatEngine, useConversation, useSocketIO } from "./react.js";
+export { ApiError, createApi } from "./api.js";

@@ -187,6 +187,14 @@ export type EngineEvent =
   | { readonly type: "conversationNew"; readonly conversation: Conversation }
   /** Joining failed (`forbidden`: not a participant or no such conversation); the conversation is left. */
   | { readonly type: "joinFailed"; readonly conversationId: number; readonly code: ErrorCode }
+  /** A message of this engine is stored on the server (by its ack, its echo or a history page): status `sent`. */
+  | {
+      readonly type: "sent";
+      readonly clientMessageId: string;
+      readonly conversationId: number;
+      readonly messageId: number;
+      readonly seq: number;
+    }
   /** A message is `failed`: tries used up (`code` null) or refused (`code`). `retry` tries again. */
   | { readonly type: "sendFailed"; readonly clientMessageId: string; readonly code: ErrorCode | null }
   /** Something from the network was ignored or ended the connection; for the log. */
