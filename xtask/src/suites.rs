@@ -161,13 +161,19 @@ pub fn test(root: &Path, soak: bool) -> Result {
         &mut native_tests,
     );
 
-    run.suite(
-        "wasm tests (headless Chromium)",
-        tools
-            .wasm
-            .cargo(root, "test")
-            .args(["--package", "client-wasm", "--test", "browser_*"]),
-    );
+    // The browser tests talk to a real chat-server; without one they skip, saying so.
+    let browser_server = BrowserTestServer::start(root)
+        .inspect_err(|Failure(message)| {
+            println!("    no chat-server for the browser tests ({message}): they will skip")
+        })
+        .ok();
+    let mut wasm_tests = tools.wasm.cargo(root, "test");
+    wasm_tests.args(["--package", "client-wasm", "--test", "browser_*"]);
+    if let Some(server) = &browser_server {
+        server.configure(&mut wasm_tests);
+    }
+    run.suite("wasm tests (headless Chromium)", &mut wasm_tests);
+    drop(browser_server);
 
     let mut package = None;
     run.task("wasm engine package and size budget", || {
@@ -203,6 +209,93 @@ pub fn test(root: &Path, soak: bool) -> Result {
     );
 
     summarise(&run.steps, &tools, package.as_ref())
+}
+
+/// A chat-server for the browser tests (client-wasm/tests/browser_server.rs): a fresh
+/// SQLite database, a known JWT secret (so a test can sign an expired token), and the test
+/// page's origin allowed. The wasm-bindgen test runner serves its page on a random port
+/// unless `WASM_BINDGEN_TEST_ADDRESS` says otherwise, so a free port is picked for it here.
+/// The tests read the URL and the secret at compile time (`option_env!`). Stopped on drop.
+struct BrowserTestServer {
+    child: std::process::Child,
+    url: String,
+    page_address: String,
+    data_dir: std::path::PathBuf,
+}
+
+const BROWSER_TEST_JWT_SECRET: &str = "browser-tests-only-secret-0123456789abcdef";
+
+impl BrowserTestServer {
+    fn start(root: &Path) -> Result<BrowserTestServer> {
+        use std::io::{BufRead, BufReader};
+        heading("starting chat-server for the browser tests");
+        crate::process::run(
+            cargo(root).args(["build", "--package", "server", "--bin", "chat-server"]),
+            "cargo build (chat-server)",
+        )?;
+        let page_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| Failure(format!("no free port for the test page: {e}")))?
+            .port();
+        let page_address = format!("127.0.0.1:{page_port}");
+        let data_dir =
+            std::env::temp_dir().join(format!("chat-browser-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| Failure(format!("cannot create {}: {e}", data_dir.display())))?;
+        let mut child = Command::new(root.join("target/debug/chat-server"))
+            .current_dir(&data_dir)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}?mode=rwc", data_dir.join("chat.db").display()),
+            )
+            .env("JWT_SECRET", BROWSER_TEST_JWT_SECRET)
+            .env("ALLOWED_ORIGINS", format!("http://{page_address}"))
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| Failure(format!("cannot start chat-server: {e}")))?;
+        let stdout = child.stdout.take();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Read the announced URL, then keep draining so the server never blocks on stdout.
+            for line in stdout
+                .into_iter()
+                .flat_map(|s| BufReader::new(s).lines())
+                .map_while(|l| l.ok())
+            {
+                if let Some(url) = line.strip_prefix("chat-server listening on ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let mut server = BrowserTestServer {
+            child,
+            url: String::new(),
+            page_address,
+            data_dir,
+        };
+        server.url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| Failure("chat-server did not announce its address within 60 s".into()))?;
+        println!("    chat-server for the browser tests at {}", server.url);
+        Ok(server)
+    }
+
+    fn configure(&self, command: &mut Command) {
+        command
+            .env("CHAT_TEST_SERVER_URL", &self.url)
+            .env("CHAT_TEST_JWT_SECRET", BROWSER_TEST_JWT_SECRET)
+            .env("WASM_BINDGEN_TEST_ADDRESS", &self.page_address);
+    }
+}
+
+impl Drop for BrowserTestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
 }
 
 fn cargo(root: &Path) -> Command {
