@@ -268,6 +268,8 @@ fn json_array(json: &str, what: &'static str) -> Result<Vec<Value>, DecodeError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    // proptest is a native-only dev-dependency (its getrandom does not build for wasm32).
+    #[cfg(not(target_arch = "wasm32"))]
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -413,6 +415,7 @@ mod tests {
         assert!(decode("42/é").is_err());
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     proptest! {
         #[test]
         fn decoder_never_panics_on_arbitrary_text(frame in ".{0,64}") {

@@ -1,5 +1,7 @@
 //! The engine's behaviours one at a time: handshake, auth errors, heartbeat, bad input,
 //! outbox storage, snapshots. Simulated time only.
+// Native: simulated time, and proptest (a native-only dev-dependency).
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used)]
 
 mod support;

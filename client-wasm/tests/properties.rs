@@ -2,6 +2,8 @@
 //! generated histories in simulated time: a scripted app and another user act while a
 //! seeded network drops, delays, duplicates and reorders frames and cuts connections.
 //! `PROPTEST_CASES` raises the number of cases (256 by default) for a soak.
+// proptest is a native-only dev-dependency.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used)]
 
 mod support;
