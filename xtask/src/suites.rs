@@ -134,10 +134,14 @@ pub fn test(root: &Path, soak: bool) -> Result {
     );
     run.suite(
         "clippy (wasm32 engine)",
+        // The unit and property tests are native only (proptest); the wasm build is the
+        // library and the browser tests.
         tools.wasm.cargo(root, "clippy").args([
             "--package",
             "client-wasm",
-            "--all-targets",
+            "--lib",
+            "--test",
+            "browser_*",
             "--",
             "-D",
             "warnings",
