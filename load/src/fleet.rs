@@ -111,12 +111,21 @@ pub struct Fleet {
 impl Fleet {
     /// Starts an engine per member (not connected yet).
     pub fn start(url: &str, population: Population, seed: u64) -> Fleet {
+        Fleet::start_split(&[url.to_owned()], population, seed)
+    }
+
+    /// Like [`Fleet::start`], member `i` talking to `urls[i % urls.len()]` (clients split
+    /// across server nodes).
+    pub fn start_split(urls: &[String], population: Population, seed: u64) -> Fleet {
         let recorder = Arc::new(Recorder::default());
         let clients = population
             .members
             .into_iter()
             .enumerate()
             .map(|(index, member)| {
+                let url = urls
+                    .get(index % urls.len().max(1))
+                    .map_or("", String::as_str);
                 start_client(url, member, seed.wrapping_add(index as u64), &recorder)
             })
             .collect();

@@ -14,7 +14,10 @@
 //! - [`scenario`]: steady chat, max-rate ramp, idle connections, reconnect storm.
 //! - [`report`]: latency summaries, the human table and `--json`.
 //! - [`memory`]: a server process's resident memory.
+//! - [`chaos`]: the chaos soak: real `chat-server` processes, a private PostgreSQL and a
+//!   fault-injecting TCP proxy, and the end-to-end checks after healing.
 
+pub mod chaos;
 pub mod fleet;
 pub mod memory;
 pub mod population;
