@@ -31,6 +31,11 @@ pub struct Config {
     pub request_timeout_ms: u64,
     /// Wait before asking again after a failed history request.
     pub request_retry_ms: u64,
+    /// `Some(ms)`: the HTTP-only mode (DESIGN.md section 9's rollback flag). No socket:
+    /// sends go through `POST /api/conversations/:id/messages` (same outbox, same
+    /// idempotent `clientMessageId`s) and history is polled every `ms` for what came after
+    /// the highest seq seen. `None` (the default): Socket.IO over a WebSocket.
+    pub http_poll_ms: Option<u64>,
 }
 
 impl Config {
@@ -50,6 +55,7 @@ impl Config {
             history_page_limit: chat_wire::limits::HISTORY_DEFAULT_LIMIT,
             request_timeout_ms: 10_000,
             request_retry_ms: 2000,
+            http_poll_ms: None,
         }
     }
 

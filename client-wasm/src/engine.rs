@@ -38,15 +38,17 @@ pub enum Output {
     Event(Event),
 }
 
-/// An HTTP request (history pages).
+/// An HTTP request: history pages (`GET`), and sends in the HTTP-only mode (`POST`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpRequest {
     pub id: RequestId,
-    /// Always `GET` today.
+    /// `GET` or `POST`.
     pub method: &'static str,
     pub url: String,
     /// Send as `Authorization: Bearer …`.
     pub bearer: Option<String>,
+    /// A JSON body (`Content-Type: application/json`), for `POST`.
+    pub body: Option<String>,
 }
 
 /// What the app hears about.
@@ -132,6 +134,11 @@ pub struct Engine {
     next_request: u64,
     acks: BTreeMap<AckId, AckWait>,
     requests: BTreeMap<RequestId, HistoryRequest>,
+    /// HTTP-only mode: sends in flight as `POST`s, by request, with the ack id their
+    /// outbox entry waits on (so a late answer to an older try is told apart).
+    http_sends: BTreeMap<RequestId, (AckId, ClientMessageId)>,
+    /// HTTP-only mode: when history is polled next.
+    next_poll: Option<Millis>,
     conversations: BTreeMap<ConversationId, ConversationState>,
     outbox: Outbox,
     pending_reads: Vec<MessageId>,
@@ -150,6 +157,11 @@ enum Link {
     /// CONNECT sent; waiting for its ack.
     Handshaking(SocketId),
     Connected(SocketId),
+    /// HTTP-only mode, with a token: polling and posting. `confirmed` once a request got a
+    /// successful answer (until then the state is `connecting`).
+    Http {
+        confirmed: bool,
+    },
     /// Backing off; `Timer::Reconnect` is set.
     Waiting,
 }
@@ -184,6 +196,8 @@ enum HistoryKind {
     After(i64),
     /// An older page: `beforeSeq`.
     Before(i64),
+    /// HTTP-only mode's first look at a conversation: the newest page.
+    Latest,
 }
 
 /// Where a conversation stands on the current connection.
@@ -274,6 +288,8 @@ impl Engine {
             next_request: 0,
             acks: BTreeMap::new(),
             requests: BTreeMap::new(),
+            http_sends: BTreeMap::new(),
+            next_poll: None,
             conversations: BTreeMap::new(),
             outbox: Outbox::default(),
             pending_reads: Vec::new(),
@@ -309,7 +325,8 @@ impl Engine {
             Link::AwaitingToken | Link::Opening(_) | Link::Handshaking(_) => {
                 ConnectionState::Connecting
             }
-            Link::Connected(_) => ConnectionState::Connected,
+            Link::Connected(_) | Link::Http { confirmed: true } => ConnectionState::Connected,
+            Link::Http { confirmed: false } => ConnectionState::Connecting,
         }
     }
 
@@ -380,6 +397,7 @@ impl Engine {
         };
         consider(self.outbox.next_deadline());
         consider(self.requests.values().map(|r| r.deadline).min());
+        consider(self.next_poll);
         for conversation in self.conversations.values() {
             if let Sync::Joining { deadline, .. } = conversation.sync {
                 consider(Some(deadline));
@@ -410,6 +428,7 @@ impl Engine {
         self.expire_requests();
         self.expire_conversations();
         self.expire_sends();
+        self.poll_history();
         self.publish();
     }
 
@@ -422,10 +441,20 @@ impl Engine {
             match token {
                 Some(token) => {
                     self.adopt_token(token);
-                    self.open_socket();
+                    self.open_link();
                 }
                 None => self.auth_failure(event::AUTH_TOKEN_REQUIRED.to_owned()),
             }
+        }
+        self.publish();
+    }
+
+    /// The app could not produce a token this time (its callback failed, as opposed to
+    /// having none): the attempt fails and is retried after the backoff.
+    pub fn handle_token_failed(&mut self, now: Millis) {
+        self.tick(now);
+        if self.link == Link::AwaitingToken {
+            self.lose_connection("no token (the app's token callback failed)", false);
         }
         self.publish();
     }
@@ -462,6 +491,22 @@ impl Engine {
     /// An HTTP response (any status) to request `id`.
     pub fn handle_http_response(&mut self, now: Millis, id: RequestId, status: u16, body: &str) {
         self.tick(now);
+        if (200..300).contains(&status)
+            && let Link::Http { confirmed } = &mut self.link
+        {
+            *confirmed = true;
+        }
+        if let Some((ack, message)) = self.http_sends.remove(&id) {
+            self.on_post_answer(ack, &message, status, body);
+            self.publish();
+            return;
+        }
+        if self.http_mode() && status == 401 {
+            self.requests.remove(&id);
+            self.auth_failure(event::AUTH_INVALID_TOKEN.to_owned());
+            self.publish();
+            return;
+        }
         match self.requests.remove(&id) {
             None => self.warn(format!("response to unknown request {}", id.0)),
             Some(request) => {
@@ -473,6 +518,25 @@ impl Engine {
                 };
                 match page {
                     Ok(page) => self.on_history(request, page),
+                    // HTTP-only mode's join is a history request: 403 is a refused join.
+                    Err(_)
+                        if status == 403
+                            && self.http_mode()
+                            && !matches!(request.kind, HistoryKind::Before(_)) =>
+                    {
+                        if let Some(state) = self.conversations.get_mut(&request.conversation) {
+                            state.backfill = None;
+                        }
+                        self.on_join_refused(
+                            request.conversation,
+                            AckFailure {
+                                success: chat_wire::socket::False,
+                                error: "not a participant".into(),
+                                code: ErrorCode::Forbidden,
+                                retry_after_ms: None,
+                            },
+                        );
+                    }
                     Err(reason) => self.history_failed(request, reason),
                 }
             }
@@ -483,8 +547,14 @@ impl Engine {
     /// The HTTP request `id` failed without a response.
     pub fn handle_http_failed(&mut self, now: Millis, id: RequestId) {
         self.tick(now);
-        if let Some(request) = self.requests.remove(&id) {
+        let send = self.http_sends.remove(&id).is_some();
+        let history = self.requests.remove(&id);
+        if let Some(request) = history {
             self.history_failed(request, "history request failed".into());
+        }
+        // In the HTTP-only mode requests are the connection: no answer means no network.
+        if self.http_mode() && (send || history.is_some()) {
+            self.lose_connection("HTTP request failed", false);
         }
         self.publish();
     }
@@ -544,12 +614,12 @@ impl Engine {
             self.wanted = true;
         }
         match self.link {
-            Link::AwaitingToken => self.open_socket(),
+            Link::AwaitingToken => self.open_link(),
             Link::Idle | Link::Waiting if self.wanted && self.online => {
                 self.timers.stop(Timer::Reconnect);
                 self.timers
                     .set(Timer::Connect, self.now + self.config.connect_timeout_ms);
-                self.open_socket();
+                self.open_link();
             }
             _ => {}
         }
@@ -793,6 +863,142 @@ impl Engine {
         self.outputs.push_back(Output::RequestToken);
     }
 
+    fn http_mode(&self) -> bool {
+        self.config.http_poll_ms.is_some()
+    }
+
+    /// With a token in hand: a socket, or (HTTP-only mode) straight to polling.
+    fn open_link(&mut self) {
+        if self.http_mode() {
+            self.enter_http();
+        } else {
+            self.open_socket();
+        }
+    }
+
+    /// The HTTP-only mode's "connection": look at every active conversation and start
+    /// polling. Typing and read receipts have no REST route and are not sent.
+    fn enter_http(&mut self) {
+        self.link = Link::Http { confirmed: false };
+        self.timers.stop(Timer::Connect);
+        self.next_poll = self.config.http_poll_ms.map(|ms| self.now + ms);
+        self.pending_reads.clear();
+        let active: Vec<_> = self
+            .conversations
+            .iter()
+            .filter(|(_, state)| state.active)
+            .map(|(id, _)| *id)
+            .collect();
+        for conversation in active {
+            self.http_join(conversation);
+        }
+    }
+
+    /// HTTP-only mode's join: catch up (or, the first time, load the newest page); the
+    /// conversation is synced when the answer comes.
+    fn http_join(&mut self, conversation: ConversationId) {
+        if let Some(state) = self.conversations.get_mut(&conversation) {
+            state.sync = Sync::Backfilling;
+            // A new "connection" asks at once, not at the last one's retry time.
+            state.backfill_retry_at = None;
+            self.dirty.insert(conversation);
+        }
+        self.ensure_backfill(conversation);
+    }
+
+    /// HTTP-only mode: every `http_poll_ms`, ask for what came after the highest seq seen.
+    fn poll_history(&mut self) {
+        let (Some(ms), Some(at)) = (self.config.http_poll_ms, self.next_poll) else {
+            return;
+        };
+        if at > self.now || !matches!(self.link, Link::Http { .. }) {
+            return;
+        }
+        self.next_poll = Some(self.now + ms);
+        let synced: Vec<_> = self
+            .conversations
+            .iter()
+            .filter(|(_, state)| state.active && state.sync == Sync::Synced)
+            .map(|(id, _)| *id)
+            .collect();
+        for conversation in synced {
+            self.ensure_backfill(conversation);
+        }
+    }
+
+    /// HTTP-only mode: send the outbox entry `id` as `POST /api/conversations/:id/messages`
+    /// (the server's idempotency on `clientMessageId` makes a repeated try safe).
+    fn post_send(&mut self, id: &ClientMessageId) {
+        let Some(entry) = self.outbox.entry(id) else {
+            return;
+        };
+        let body = SendMessage {
+            client_message_id: id.to_string(),
+            text: entry.text.clone(),
+        };
+        let url = self.config.api_url(&format!(
+            "/api/conversations/{}/messages",
+            entry.conversation
+        ));
+        let ack = self.register_ack(AckWait::Send(id.clone()));
+        let request = RequestId(self.next_request);
+        self.next_request += 1;
+        self.http_sends.insert(request, (ack, id.clone()));
+        self.outputs.push_back(Output::Http(HttpRequest {
+            id: request,
+            method: "POST",
+            url,
+            bearer: self.token.clone(),
+            body: serde_json::to_string(&body).ok(),
+        }));
+        let deadline = self.now + self.config.ack_timeout_ms;
+        if let Some(entry) = self.outbox.entry_mut(id) {
+            entry.state = SendState::InFlight { ack, deadline };
+        }
+    }
+
+    /// The answer to a `POST` of a message: the stored message (201, or 200 for a repeat),
+    /// or an error answered like the matching failed ack.
+    fn on_post_answer(&mut self, ack: AckId, id: &ClientMessageId, status: u16, body: &str) {
+        self.acks.remove(&ack);
+        if status == 200 || status == 201 {
+            match serde_json::from_str::<Message>(body) {
+                Ok(message) => self.on_sent(
+                    id,
+                    SendAck {
+                        success: chat_wire::socket::True,
+                        message_id: message.id,
+                        seq: message.seq,
+                        created_at: message.created_at,
+                    },
+                ),
+                Err(e) => {
+                    self.warn(format!("send answer unreadable: {e}"));
+                    self.lose_try(id);
+                }
+            }
+            return;
+        }
+        if status == 401 {
+            return self.auth_failure(event::AUTH_INVALID_TOKEN.to_owned());
+        }
+        let error = serde_json::from_str::<chat_wire::rest::ApiError>(body).ok();
+        let code = match (status, &error) {
+            (_, Some(error)) => error.error.code,
+            (429, None) => ErrorCode::RateLimited,
+            (403, None) => ErrorCode::Forbidden,
+            (400, None) => ErrorCode::BadRequest,
+            _ => ErrorCode::Internal,
+        };
+        let failure = AckFailure {
+            success: chat_wire::socket::False,
+            error: error.map(|e| e.error.message).unwrap_or_default(),
+            code,
+            retry_after_ms: None,
+        };
+        self.on_send_refused(id, ack, failure);
+    }
+
     fn open_socket(&mut self) {
         let socket = SocketId(self.next_socket);
         self.next_socket += 1;
@@ -825,7 +1031,12 @@ impl Engine {
         if had_link {
             self.warn(format!("connection lost: {reason}"));
         }
-        let was_connected = matches!(self.link, Link::Connected(_));
+        let was_connected = matches!(
+            self.link,
+            Link::Connected(_) | Link::Http { confirmed: true }
+        );
+        self.next_poll = None;
+        self.http_sends.clear();
         self.timers.stop(Timer::Connect);
         self.timers.stop(Timer::Heartbeat);
         self.acks.clear();
@@ -950,10 +1161,12 @@ impl Engine {
             state.active = true;
             self.dirty.insert(conversation);
         }
-        if let Link::Connected(socket) = self.link
-            && state.sync == Sync::NotJoined
-        {
-            self.send_join(socket, conversation);
+        if state.sync == Sync::NotJoined {
+            match self.link {
+                Link::Connected(socket) => self.send_join(socket, conversation),
+                Link::Http { .. } => self.http_join(conversation),
+                _ => {}
+            }
         }
     }
 
@@ -1331,8 +1544,10 @@ impl Engine {
 
     /// Sends the conversation's head message if it may go now.
     fn flush(&mut self, conversation: ConversationId) {
-        let Link::Connected(socket) = self.link else {
-            return;
+        let socket = match self.link {
+            Link::Connected(socket) => Some(socket),
+            Link::Http { .. } => None,
+            _ => return,
         };
         if self.conversations.get(&conversation).map(|s| s.sync) != Some(Sync::Synced) {
             return;
@@ -1342,7 +1557,10 @@ impl Engine {
         };
         let id = head.id.clone();
         match head.state {
-            SendState::Queued => self.emit_send(socket, &id),
+            SendState::Queued => match socket {
+                Some(socket) => self.emit_send(socket, &id),
+                None => self.post_send(&id),
+            },
             SendState::Paused { remaining } => {
                 let until = self.now + remaining;
                 if let Some(entry) = self.outbox.entry_mut(&id) {
@@ -1395,8 +1613,12 @@ impl Engine {
         if state.backfill.is_some() || state.backfill_retry_at.is_some() {
             return;
         }
-        if let Some(contiguous) = state.contiguous {
-            self.request_history(conversation, HistoryKind::After(contiguous));
+        match state.contiguous {
+            Some(contiguous) => self.request_history(conversation, HistoryKind::After(contiguous)),
+            None if self.http_mode() && state.active => {
+                self.request_history(conversation, HistoryKind::Latest)
+            }
+            None => {}
         }
     }
 
@@ -1407,6 +1629,7 @@ impl Engine {
         let query = match kind {
             HistoryKind::After(seq) => format!("afterSeq={seq}&limit={limit}"),
             HistoryKind::Before(seq) => format!("beforeSeq={seq}&limit={limit}"),
+            HistoryKind::Latest => format!("limit={limit}"),
         };
         let url = self.config.api_url(&format!(
             "/api/conversations/{conversation}/messages?{query}"
@@ -1422,7 +1645,7 @@ impl Engine {
         );
         if let Some(state) = self.conversations.get_mut(&conversation) {
             match kind {
-                HistoryKind::After(_) => state.backfill = Some(id),
+                HistoryKind::After(_) | HistoryKind::Latest => state.backfill = Some(id),
                 HistoryKind::Before(_) => {
                     state.older = Some(id);
                     self.dirty.insert(conversation);
@@ -1434,6 +1657,7 @@ impl Engine {
             method: "GET",
             url,
             bearer: self.token.clone(),
+            body: None,
         }));
     }
 
@@ -1470,13 +1694,43 @@ impl Engine {
                             && state.timeline.oldest_seq().is_some_and(|s| s > 1);
                 }
             }
+            HistoryKind::Latest => {
+                // HTTP-only mode's first look: like a first join, the newest page is the
+                // history and everything after it is polled.
+                let last = mine.iter().map(|m| m.seq).max().unwrap_or(0);
+                let Some(state) = self.conversations.get_mut(&conversation) else {
+                    return;
+                };
+                state.backfill = None;
+                state.timeline.has_older = page.has_more;
+                for message in mine {
+                    self.on_message(message, false);
+                }
+                let Some(state) = self.conversations.get_mut(&conversation) else {
+                    return;
+                };
+                state.contiguous = Some(last);
+                state.max_seen = state.max_seen.max(last);
+                if state.active {
+                    state.sync = Sync::Synced;
+                }
+                self.dirty.insert(conversation);
+                self.flush(conversation);
+            }
             HistoryKind::After(after) => {
                 let last = mine.iter().map(|m| m.seq).max();
                 if let Some(state) = self.conversations.get_mut(&conversation) {
                     state.backfill = None;
                 }
+                // In the HTTP-only mode polled pages are the live feed: the app hears of
+                // each new message as it would of `message:new`.
+                let live = self.http_mode()
+                    && self
+                        .conversations
+                        .get(&conversation)
+                        .is_some_and(|state| state.active);
                 for message in mine {
-                    self.on_message(message, false);
+                    self.on_message(message, live);
                 }
                 let Some(state) = self.conversations.get_mut(&conversation) else {
                     return;
@@ -1508,7 +1762,7 @@ impl Engine {
         let retry_at = self.now + self.config.request_retry_ms;
         if let Some(state) = self.conversations.get_mut(&request.conversation) {
             match request.kind {
-                HistoryKind::After(_) => {
+                HistoryKind::After(_) | HistoryKind::Latest => {
                     state.backfill = None;
                     state.backfill_retry_at = Some(retry_at);
                 }

@@ -238,16 +238,19 @@ async fn http_only_mode_sends_by_post_and_receives_by_polling() {
     let (alice, bob) = (register(&url).await, register(&url).await);
     let conversation = create_conversation(&url, &alice, &[&bob]).await;
     let token = Rc::new(RefCell::new(Some(alice.token.clone())));
+    let sockets_opened = count_websockets();
     let a = ChatEngine::new(options(&url, token, "memory", "http", Some(alice.id))).unwrap();
-    let b = engine(&url, &bob);
-    b.connect().unwrap();
-    b.join(n(conversation)).unwrap();
+    assert_eq!(a.transport().as_string().as_deref(), Some("http"));
     a.connect().unwrap();
     a.join(n(conversation)).unwrap();
     wait_for(&a, "http mode connected and synced", TIMEOUT, |s| {
         state(s) == "connected" && synced(s, conversation)
     })
     .await;
+    assert_eq!(sockets_opened(), 0, "the HTTP-only mode opens no WebSocket");
+    let b = engine(&url, &bob);
+    b.connect().unwrap();
+    b.join(n(conversation)).unwrap();
     wait_for(&b, "bob synced", TIMEOUT, |s| synced(s, conversation)).await;
 
     a.send(n(conversation), "by POST".into()).unwrap();

@@ -48,6 +48,10 @@ async fn fetch(request: &HttpRequest) -> Result<(u16, String), JsValue> {
     if let Some(token) = &request.bearer {
         headers.set("Authorization", &format!("Bearer {token}"))?;
     }
+    if let Some(body) = &request.body {
+        headers.set("Content-Type", "application/json")?;
+        init.set_body(&JsValue::from_str(body));
+    }
     init.set_headers(&headers);
     let request = Request::new_with_str_and_init(&request.url, &init)?;
     let response: Response = JsFuture::from(global_fetch(&request)?).await?.dyn_into()?;

@@ -45,6 +45,9 @@ use storage::OutboxStore;
 use timer::{DeadlineTimer, now};
 use to_js::JsCache;
 
+/// HTTP-only mode: how often history is polled unless `pollIntervalMs` says otherwise.
+const DEFAULT_POLL_MS: u64 = 2000;
+
 pub use error::WebError;
 pub use storage::storage_key as outbox_storage_key;
 
@@ -386,9 +389,10 @@ pub(crate) struct Driver {
 
 impl Driver {
     fn new(options: args::Options) -> Rc<Driver> {
-        let config = Config::new(options.url.clone());
-        // CORE-PENDING: HTTP mode (config.http_only, poll interval).
-        let _ = options.poll_interval_ms;
+        let mut config = Config::new(options.url.clone());
+        if options.transport == TransportKind::Http {
+            config.http_poll_ms = Some(options.poll_interval_ms.unwrap_or(DEFAULT_POLL_MS));
+        }
         let store = match (options.storage, options.user) {
             (StorageKind::Local, Some(user)) => OutboxStore::local(&options.url, user),
             (StorageKind::Local, None) => {
@@ -548,7 +552,7 @@ impl Driver {
     /// The token could not be had (not "there is none"): the attempt fails and backs off.
     fn token_failed(&self, reason: &str) {
         self.warn(reason);
-        // CORE-PENDING: engine.handle_token_failed; until then the connect timeout ends the attempt.
+        self.input(|engine, now| engine.handle_token_failed(now));
     }
 
     fn socket_opened(&self, socket: SocketId) {

@@ -187,6 +187,30 @@ pub async fn fetch_json(
     (response.status(), json)
 }
 
+/// Counts WebSockets constructed from now on (wraps the page's `WebSocket` constructor);
+/// the returned function reads the count.
+pub fn count_websockets() -> impl Fn() -> u32 {
+    let install = Function::new_no_args(
+        "if (!globalThis.__wsCount) {\n\
+           globalThis.__wsCount = { n: 0 };\n\
+           const Original = globalThis.WebSocket;\n\
+           globalThis.WebSocket = new Proxy(Original, {\n\
+             construct(target, args) { globalThis.__wsCount.n += 1; return new target(...args); }\n\
+           });\n\
+         }\n\
+         return globalThis.__wsCount.n;",
+    );
+    let start = install
+        .call0(&JsValue::NULL)
+        .unwrap()
+        .as_f64()
+        .unwrap_or(0.0) as u32;
+    move || {
+        let count = Function::new_no_args("return globalThis.__wsCount.n;");
+        count.call0(&JsValue::NULL).unwrap().as_f64().unwrap_or(0.0) as u32 - start
+    }
+}
+
 /// A JS number (`JsValue::from(i64)` would be a BigInt).
 pub fn n(value: i64) -> JsValue {
     JsValue::from(value as f64)
