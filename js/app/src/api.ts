@@ -1,90 +1,49 @@
 /**
- * The REST calls the screens make (SPEC.md section 3), with errors turned into an
- * `ApiError` that says what a person should read. A 401 on an authenticated call means
- * the token is no longer good: `onUnauthorized` ends the session.
+ * The REST calls the screens make: chat-client's typed helpers (`createApi`), plus what
+ * the app adds: a 401 on an authenticated call means the token is no longer good, and
+ * `onUnauthorized` ends the session; and errors phrased for people (`describeError`).
  */
-import type { AuthResult, Conversation, User } from "chat-client";
+import { ApiError, createApi as createClientApi } from "chat-client";
+import type { ChatApi } from "chat-client";
 
-export class ApiError extends Error {
-  override readonly name = "ApiError";
-  constructor(
-    message: string,
-    /** HTTP status, or 0 when the server could not be reached. */
-    readonly status: number,
-    /** The server's error code (`forbidden`, `too_long`…), when it gave one. */
-    readonly code: string | null,
-  ) {
-    super(message);
-  }
-}
+export { ApiError };
 
-export interface Api {
-  register(username: string, password: string): Promise<AuthResult>;
-  login(username: string, password: string): Promise<AuthResult>;
-  /** `null` when nobody has exactly that username. */
-  findUser(username: string): Promise<User | null>;
-  listConversations(): Promise<Conversation[]>;
-  createConversation(participantIds: readonly number[], title?: string): Promise<Conversation>;
-}
+export type Api = Pick<ChatApi, "register" | "login" | "findUser" | "listConversations" | "createConversation">;
 
 interface ApiOptions {
   readonly url: string;
+  /** Absent before sign-in (register and login need none). */
   readonly token?: string;
   readonly onUnauthorized?: () => void;
 }
 
 export function createApi({ url, token, onUnauthorized }: ApiOptions): Api {
-  async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
-    let response: Response;
-    try {
-      response = await fetch(`${url}${path}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch {
-      throw new ApiError("Cannot reach the server. Check your connection and try again.", 0, null);
-    }
-    const payload: unknown = await response.json().catch(() => null);
-    if (response.ok) return payload as T;
-    const error = readError(payload);
-    if (response.status === 401 && token !== undefined) onUnauthorized?.();
-    throw new ApiError(error.message ?? `The server answered ${response.status}.`, response.status, error.code);
-  }
-
-  return {
-    register: (username, password) => call<AuthResult>("POST", "/api/auth/register", { username, password }),
-    login: (username, password) => call<AuthResult>("POST", "/api/auth/login", { username, password }),
-    async findUser(username) {
+  const api = createClientApi({ url, getToken: () => token ?? null });
+  function watched<Args extends unknown[], Result>(call: (...args: Args) => Promise<Result>) {
+    return async (...args: Args): Promise<Result> => {
       try {
-        return await call<User>("GET", `/api/users?username=${encodeURIComponent(username)}`);
+        return await call(...args);
       } catch (error) {
-        if (error instanceof ApiError && error.status === 404) return null;
+        if (token !== undefined && error instanceof ApiError && error.status === 401) onUnauthorized?.();
         throw error;
       }
-    },
-    listConversations: () => call<Conversation[]>("GET", "/api/conversations"),
-    createConversation: (participantIds, title) =>
-      call<Conversation>("POST", "/api/conversations", {
-        participantIds,
-        ...(title === undefined || title === "" ? {} : { title }),
-      }),
+    };
+  }
+  return {
+    register: api.register,
+    login: api.login,
+    findUser: watched(api.findUser),
+    listConversations: watched(api.listConversations),
+    createConversation: watched(api.createConversation),
   };
 }
 
-function readError(payload: unknown): { message: string | null; code: string | null } {
-  if (typeof payload === "object" && payload !== null && "error" in payload) {
-    const { error } = payload as { error: unknown };
-    if (typeof error === "object" && error !== null) {
-      const { message, code } = error as { message?: unknown; code?: unknown };
-      return {
-        message: typeof message === "string" ? message : null,
-        code: typeof code === "string" ? code : null,
-      };
-    }
-  }
-  return { message: null, code: null };
+/** What to tell a person about a failed call; `fallback` for what they cannot act on. */
+export function describeError(error: unknown, fallback: string): string {
+  if (!(error instanceof ApiError)) return error instanceof Error ? error.message : fallback;
+  if (error.status === 0) return "Cannot reach the server. Check your connection and try again.";
+  if (error.status === 429) return "Too many attempts. Wait a moment and try again.";
+  if (error.status >= 500) return fallback;
+  // 4xx: the server says what is wrong with the input.
+  return error.message;
 }

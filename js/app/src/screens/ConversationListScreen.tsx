@@ -7,6 +7,7 @@ import type { Conversation } from "chat-client";
 import { useState } from "react";
 import { Pressable, ScrollView, StyleSheet, Text, TextInput, View } from "react-native";
 
+import { describeError } from "../api";
 import { Button } from "../components/Button";
 import { conversationTitle, parseUsernames } from "../conversations";
 import { colors, common } from "../theme";
@@ -50,7 +51,7 @@ export function ConversationListScreen({
       setTitle("");
       setComposing(false);
     } catch (caught) {
-      setCreateError(caught instanceof Error ? caught.message : "Could not create the conversation.");
+      setCreateError(describeError(caught, "Could not create the conversation. Try again."));
     } finally {
       setCreating(false);
     }

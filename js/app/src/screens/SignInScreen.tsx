@@ -5,7 +5,7 @@
 import { useState } from "react";
 import { StyleSheet, Text, TextInput, View } from "react-native";
 
-import { ApiError, createApi } from "../api";
+import { ApiError, createApi, describeError } from "../api";
 import { Button } from "../components/Button";
 import { serverUrl } from "../config";
 import type { Session } from "../session";
@@ -108,22 +108,10 @@ export function SignInScreen({ notice, onSignedIn }: SignInScreenProps) {
 }
 
 function describe(error: unknown, action: Action): string {
-  if (!(error instanceof ApiError)) return "Something went wrong. Try again.";
-  switch (error.status) {
-    case 0:
-      return error.message;
-    case 401:
-      return "Wrong username or password.";
-    case 409:
-      return "That username is taken. Choose another one.";
-    case 429:
-      return "Too many attempts. Wait a moment and try again.";
-    case 400:
-      // The server says what is wrong with the username or password.
-      return error.message;
-    default:
-      return action === "login" ? "Could not sign in. Try again." : "Could not sign up. Try again.";
-  }
+  const fallback = action === "login" ? "Could not sign in. Try again." : "Could not sign up. Try again.";
+  if (error instanceof ApiError && error.status === 401) return "Wrong username or password.";
+  if (error instanceof ApiError && error.status === 409) return "That username is taken. Choose another one.";
+  return describeError(error, fallback);
 }
 
 const styles = StyleSheet.create({
