@@ -211,6 +211,28 @@ pub fn test(root: &Path, soak: bool) -> Result {
             .args(["--test", "tests/socketio/"])
             .env("CHAT_SERVER_BIN", root.join("target/debug/chat-server")),
     );
+    // The Expo app's web export in Chromium (playwright-core), served by chat-server.
+    let app_built = package.is_some()
+        && run.task(
+            "web app export (js/app → js/app/dist) and chat-server",
+            || web_app_and_server(root),
+        );
+    if app_built {
+        run.suite(
+            "browser end-to-end (tests/e2e, Playwright)",
+            Command::new("node")
+                .current_dir(root)
+                .args(["--test", "tests/e2e/"])
+                .env("CHAT_SERVER_BIN", root.join("target/debug/chat-server"))
+                .env("CHROMIUM_BIN", CHROMIUM)
+                .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+        );
+    } else {
+        run.skip(
+            "browser end-to-end (tests/e2e, Playwright)",
+            "the wasm engine package or the web app did not build",
+        );
+    }
 
     summarise(&run.steps, &tools, package.as_ref())
 }
@@ -300,6 +322,15 @@ impl Drop for BrowserTestServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
+}
+
+/// What the browser end-to-end tests run against: the web export and the server binary.
+fn web_app_and_server(root: &Path) -> Result {
+    build::web_app(root)?;
+    crate::process::run(
+        cargo(root).args(["build", "--package", "server", "--bin", "chat-server"]),
+        "cargo build (chat-server)",
+    )
 }
 
 fn cargo(root: &Path) -> Command {
