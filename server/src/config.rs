@@ -40,10 +40,52 @@ pub struct Config {
     pub cluster_adapter: ClusterAdapter,
 }
 
-/// How several nodes share broadcasts. Only `none` exists until the adapter issue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where Redis is when `CLUSTER_ADAPTER=redis` and `REDIS_URL` is not set.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// The default prefix of the Redis pub/sub channels (`REDIS_PREFIX`).
+pub const DEFAULT_REDIS_PREFIX: &str = "chat";
+
+/// How several nodes share broadcasts, presence and limits (`CLUSTER_ADAPTER`; see
+/// `docs/SERVER.md`, "Cluster mode"). Cluster mode needs PostgreSQL: the shared presence
+/// and rate-limit tables live there whichever adapter carries the broadcasts.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClusterAdapter {
+    /// One node: rooms, presence and limits in memory.
     None,
+    /// Broadcasts over PostgreSQL LISTEN/NOTIFY on the `DATABASE_URL` database.
+    Postgres,
+    /// Broadcasts over Redis pub/sub.
+    Redis {
+        /// `REDIS_URL`.
+        url: String,
+        /// `REDIS_PREFIX`: prefix of the channels, so deployments (or tests) sharing one
+        /// Redis do not hear each other.
+        prefix: String,
+    },
+}
+
+impl ClusterAdapter {
+    pub fn is_clustered(&self) -> bool {
+        *self != ClusterAdapter::None
+    }
+
+    /// The value of `CLUSTER_ADAPTER` that selects this.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClusterAdapter::None => "none",
+            ClusterAdapter::Postgres => "postgres",
+            ClusterAdapter::Redis { .. } => "redis",
+        }
+    }
+}
+
+/// The one-line refusal of cluster mode on SQLite (checked from the environment and again
+/// when the server is built from a [`Config`]).
+pub fn sqlite_cluster_refusal(adapter: &ClusterAdapter) -> String {
+    format!(
+        "CLUSTER_ADAPTER={} needs DATABASE_URL=postgres://…: SQLite is single-node only (use CLUSTER_ADAPTER=none)",
+        adapter.name()
+    )
 }
 
 /// A configuration the server refuses to start with. The message is one line, meant for
@@ -114,12 +156,24 @@ impl Config {
 
         let cluster_adapter = match get("CLUSTER_ADAPTER").as_deref().map(str::trim) {
             None | Some("none") => ClusterAdapter::None,
+            Some("postgres") => ClusterAdapter::Postgres,
+            Some("redis") => ClusterAdapter::Redis {
+                url: get("REDIS_URL")
+                    .map_or_else(|| DEFAULT_REDIS_URL.to_owned(), |u| u.trim().to_owned()),
+                prefix: get("REDIS_PREFIX")
+                    .map_or_else(|| DEFAULT_REDIS_PREFIX.to_owned(), |p| p.trim().to_owned()),
+            },
             Some(other) => {
                 return Err(ConfigError::Invalid(format!(
-                    "CLUSTER_ADAPTER={other:?} is not supported by this build yet; use none"
+                    "CLUSTER_ADAPTER must be none, postgres or redis, got {other:?}"
                 )));
             }
         };
+        if cluster_adapter.is_clustered() && database_url.starts_with("sqlite:") {
+            return Err(ConfigError::Invalid(sqlite_cluster_refusal(
+                &cluster_adapter,
+            )));
+        }
 
         Ok(Config {
             bind_addr,
@@ -221,9 +275,44 @@ mod tests {
     }
 
     #[test]
-    fn other_cluster_adapters_are_refused_for_now() {
-        let err = config(&[("JWT_SECRET", SECRET), ("CLUSTER_ADAPTER", "redis")]).unwrap_err();
+    fn cluster_adapters_are_read_with_their_settings() {
+        let pg = "postgres://db/chat";
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("DATABASE_URL", pg),
+            ("CLUSTER_ADAPTER", "postgres"),
+        ]);
+        assert_eq!(c.unwrap().cluster_adapter, ClusterAdapter::Postgres);
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("DATABASE_URL", pg),
+            ("CLUSTER_ADAPTER", "redis"),
+        ]);
+        assert_eq!(
+            c.unwrap().cluster_adapter,
+            ClusterAdapter::Redis {
+                url: DEFAULT_REDIS_URL.to_owned(),
+                prefix: DEFAULT_REDIS_PREFIX.to_owned()
+            }
+        );
+        let err = config(&[
+            ("JWT_SECRET", SECRET),
+            ("DATABASE_URL", pg),
+            ("CLUSTER_ADAPTER", "kafka"),
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains("CLUSTER_ADAPTER"));
+    }
+
+    #[test]
+    fn sqlite_refuses_cluster_mode_with_one_line() {
+        for adapter in ["postgres", "redis"] {
+            let err = config(&[("JWT_SECRET", SECRET), ("CLUSTER_ADAPTER", adapter)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("SQLite is single-node only"), "{err}");
+            assert!(!err.contains('\n'));
+        }
     }
 
     #[test]

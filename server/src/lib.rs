@@ -13,6 +13,8 @@
 //! - [`auth`]: JWT issue/verify (HS256), Argon2 passwords, the [`auth::AuthUser`] extractor.
 //! - [`messaging`]: the send path shared by the HTTP fallback and `message:send`.
 //! - [`rate_limit`]: the per-user token bucket shared by every way of sending.
+//! - [`cluster`]: cluster mode's shared state in PostgreSQL (node leases, sockets for
+//!   presence and the socket cap, send buckets).
 //! - [`routes`]: the REST handlers, `/healthz` and `/metrics`.
 //! - [`error`]: [`error::AppError`] (the `{ "error": { code, message } }` answer) and
 //!   JSON/query extractors whose rejections use it.
@@ -28,6 +30,7 @@
 //! [`AppState::origins`].
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -39,10 +42,10 @@ pub mod routes;
 pub mod telemetry;
 
 use crate::auth::{JwtKeys, Passwords};
-use crate::config::{Config, DEFAULT_EXTRA_ORIGINS};
-use crate::db::Db;
+use crate::config::{Config, DEFAULT_EXTRA_ORIGINS, sqlite_cluster_refusal};
+use crate::db::{BackendKind, Db};
 use crate::origins::OriginAllowlist;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::SendLimiter;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -66,7 +69,7 @@ pub struct AppState {
     pub db: Db,
     pub jwt: Arc<JwtKeys>,
     pub passwords: Passwords,
-    pub rate_limiter: Arc<RateLimiter>,
+    pub rate_limiter: Arc<SendLimiter>,
     pub origins: Arc<OriginAllowlist>,
     pub metrics: PrometheusHandle,
     /// The exported web app, served at `/` when it has an `index.html`.
@@ -115,9 +118,9 @@ pub fn app(state: AppState) -> Router {
         None => router.fallback(|| async { error::AppError::NotFound("Not found".to_owned()) }),
     };
 
-    let realtime_layer = state.realtime.layer();
+    let realtime = state.realtime.clone();
     let origins = state.origins.clone();
-    router
+    let router = router
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES))
         .layer(axum::middleware::from_fn(telemetry::track_requests))
@@ -125,10 +128,11 @@ pub fn app(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        // Outermost, so long-polls and WebSockets stay out of the HTTP request metrics;
-        // the guard refuses foreign origins before any Engine.IO handshake.
-        .layer(realtime_layer)
+        );
+    // Outermost, so long-polls and WebSockets stay out of the HTTP request metrics;
+    // the guard refuses foreign origins before any Engine.IO handshake.
+    realtime
+        .wrap(router)
         .layer(axum::middleware::from_fn_with_state(
             origins,
             realtime::http_guard,
@@ -150,9 +154,22 @@ impl Application {
 
     /// [`Self::build`] with given password hashing (tests use cheap parameters).
     pub async fn build_with(config: Config, passwords: Passwords) -> anyhow::Result<Application> {
+        if config.cluster_adapter.is_clustered() && config.database_url.starts_with("sqlite:") {
+            anyhow::bail!(sqlite_cluster_refusal(&config.cluster_adapter));
+        }
         let db = Db::connect(&config.database_url)
             .await
             .context("cannot open the database")?;
+        let cluster = if config.cluster_adapter.is_clustered() && db.kind() == BackendKind::Postgres
+        {
+            Some(
+                cluster::Cluster::start(&config.database_url)
+                    .await
+                    .context("cannot set up cluster mode in PostgreSQL")?,
+            )
+        } else {
+            None
+        };
         let listener = tokio::net::TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
@@ -165,8 +182,18 @@ impl Application {
         });
         let web_dir = Some(config.web_dir.clone()).filter(|d| d.join("index.html").is_file());
         let jwt = Arc::new(JwtKeys::new(&config.jwt_secret, config.jwt_ttl));
-        let rate_limiter = Arc::new(RateLimiter::default());
-        let realtime = realtime::Realtime::new(db.clone(), jwt.clone(), rate_limiter.clone());
+        let rate_limiter = Arc::new(match &cluster {
+            Some(cluster) => SendLimiter::cluster(cluster.clone()),
+            None => SendLimiter::default(),
+        });
+        let realtime = realtime::Realtime::new(
+            db.clone(),
+            jwt.clone(),
+            rate_limiter.clone(),
+            &config.cluster_adapter,
+            cluster,
+        )
+        .await?;
         let state = AppState {
             db,
             jwt,

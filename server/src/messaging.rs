@@ -4,7 +4,7 @@
 
 use crate::db::{Db, DbError, InsertOutcome, NewMessage};
 use crate::error::{AppError, NOT_A_PARTICIPANT};
-use crate::rate_limit::{RateLimiter, RetryAfter};
+use crate::rate_limit::{RetryAfter, SendLimiter};
 use chat_wire::socket::{AckFailure, SendMessage};
 use chat_wire::text::{TextError, validate_text};
 use chat_wire::{ConversationId, ErrorCode, Message, UserId};
@@ -83,7 +83,7 @@ pub fn valid_client_message_id(id: &str) -> bool {
 /// Validates, rate-limits and stores a message from `sender`.
 pub async fn send_message(
     db: &Db,
-    limiter: &RateLimiter,
+    limiter: &SendLimiter,
     sender: UserId,
     conversation: ConversationId,
     body: &SendMessage,
@@ -92,7 +92,10 @@ pub async fn send_message(
         return Err(SendError::BadClientMessageId);
     }
     validate_text(&body.text).map_err(SendError::Text)?;
-    limiter.check(sender).map_err(SendError::RateLimited)?;
+    limiter
+        .check(sender)
+        .await
+        .map_err(SendError::RateLimited)?;
     let outcome = db
         .insert_message(NewMessage {
             conversation_id: conversation,

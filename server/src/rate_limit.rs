@@ -2,9 +2,11 @@
 //! [`MESSAGES_PER_SECOND`] per user, shared by every socket of the user and by the HTTP
 //! fallback, so a client cannot multiply its rate by opening connections.
 //!
-//! The limit is per node: with several nodes behind one address a user spread over
-//! them gets up to that many times the rate, which bounds abuse well enough without a
-//! shared store on the hot path.
+//! On one node the buckets live in memory ([`RateLimiter`]). In cluster mode the send
+//! bucket is shared ([`SendLimiter::Cluster`]): one atomic upsert in PostgreSQL per send,
+//! so a user with sockets on several nodes still gets the rate in total. Should that store
+//! fail, the node falls back to its in-memory bucket (logged): per-node limits are a
+//! better failure than refusing every message or limiting nothing.
 
 use chat_wire::UserId;
 use chat_wire::limits::MESSAGES_PER_SECOND;
@@ -87,6 +89,52 @@ impl RateLimiter {
             let missing = 1.0 - bucket.tokens;
             Err(RetryAfter(Duration::from_secs_f64(missing / self.rate)))
         }
+    }
+}
+
+/// The send limiter: in memory on one node, shared through PostgreSQL in cluster mode.
+#[derive(Debug)]
+pub enum SendLimiter {
+    Local(RateLimiter),
+    Cluster {
+        cluster: crate::cluster::Cluster,
+        /// Used while the shared store does not answer.
+        fallback: RateLimiter,
+    },
+}
+
+impl SendLimiter {
+    /// The shared bucket of a cluster.
+    pub fn cluster(cluster: crate::cluster::Cluster) -> SendLimiter {
+        SendLimiter::Cluster {
+            cluster,
+            fallback: RateLimiter::default(),
+        }
+    }
+
+    /// Takes a send token for `user`, or says how long to wait.
+    pub async fn check(&self, user: UserId) -> Result<(), RetryAfter> {
+        match self {
+            SendLimiter::Local(limiter) => limiter.check(user),
+            SendLimiter::Cluster { cluster, fallback } => {
+                match cluster
+                    .take_token(user, f64::from(MESSAGES_PER_SECOND))
+                    .await
+                {
+                    Ok(taken) => taken.map_err(RetryAfter),
+                    Err(e) => {
+                        tracing::warn!(%user, error = %e, "shared rate limit unavailable: using this node's bucket");
+                        fallback.check(user)
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Default for SendLimiter {
+    fn default() -> Self {
+        SendLimiter::Local(RateLimiter::default())
     }
 }
 

@@ -6,8 +6,8 @@
 //! the answer is simply not sent (`AckSender::send` is a no-op then).
 
 use super::args::{self, Args, bad_request};
-use super::limits::{MAX_JOINED_PER_SOCKET, MAX_SOCKETS_PER_USER};
-use super::presence::{Added, Transition};
+use super::limits::MAX_JOINED_PER_SOCKET;
+use super::presence;
 use super::typing::emit_stop;
 use super::{Shared, broadcast, root};
 use crate::error::NOT_A_PARTICIPANT;
@@ -15,13 +15,14 @@ use crate::messaging::{SendError as SendFailure, send_message};
 use crate::rate_limit::RetryAfter;
 use chat_wire::event::{
     AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE, MESSAGE_NEW,
-    MESSAGE_READ, MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_OFFLINE, USER_ONLINE,
-    conversation_room, user_room,
+    MESSAGE_READ, MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_ONLINE, conversation_room,
+    user_room,
 };
 use chat_wire::socket::{AckFailure, JoinAck, OkAck, ReadReceipt, SendAck, True, Typing};
 use chat_wire::{ConversationId, ErrorCode, Message, UserId};
 use serde::Serialize;
 use serde_json::Value as Json;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::socket::{DisconnectReason, Sid};
 use socketioxide::{SendError, SocketError, SocketIo};
@@ -92,10 +93,11 @@ fn handshake_token(auth: &Json, query: Option<&str>) -> Result<Option<String>, H
     Ok(from_query)
 }
 
-/// Handshake middleware: authenticates the socket (SPEC.md section 2) and enforces the
-/// per-user socket cap. An error becomes the CONNECT_ERROR's `data.message`.
-pub async fn authenticate(
-    s: SocketRef,
+/// Handshake middleware: authenticates the socket (SPEC.md section 2), enforces the
+/// per-user socket cap and counts the socket in presence (announcing the user if it is
+/// their first socket). An error becomes the CONNECT_ERROR's `data.message`.
+pub async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
     TryData(auth): TryData<Json>,
     State(shared): State<Arc<Shared>>,
 ) -> Result<(), HandshakeError> {
@@ -115,9 +117,6 @@ pub async fn authenticate(
     if u128::from(claims.exp) * 1000 <= now_millis() {
         return Err(HandshakeError::InvalidToken);
     }
-    if shared.presence.sockets_of(claims.user_id) >= MAX_SOCKETS_PER_USER {
-        return Err(HandshakeError::TooManySockets);
-    }
     s.extensions.insert(Arc::new(Session {
         user: claims.user_id,
         exp: claims.exp,
@@ -131,51 +130,52 @@ pub async fn authenticate(
     // handler runs in a task spawned after it, and an event the client sends at once
     // would otherwise find no handler and be dropped without an ack. (A refused socket
     // is dropped with its handlers and rooms.)
-    s.on_disconnect(on_disconnect);
-    s.on(CONVERSATION_JOIN, join);
-    s.on(CONVERSATION_LEAVE, leave);
-    s.on(MESSAGE_SEND, send);
-    s.on(TYPING_START, typing_start);
-    s.on(TYPING_STOP, typing_stop);
-    s.on(MESSAGE_READ, read);
-    s.on_fallback(unknown_event);
+    s.on_disconnect(on_disconnect::<A>);
+    s.on(CONVERSATION_JOIN, join::<A>);
+    s.on(CONVERSATION_LEAVE, leave::<A>);
+    s.on(MESSAGE_SEND, send::<A>);
+    s.on(TYPING_START, typing_start::<A>);
+    s.on(TYPING_STOP, typing_stop::<A>);
+    s.on(MESSAGE_READ, read::<A>);
+    s.on_fallback(unknown_event::<A>);
     s.join(user_room(claims.user_id));
+    // Counted before the CONNECT answer, so that once a client is told it is connected,
+    // every node counts it (presence, socket cap). The cap check and the count are one
+    // atomic step, so two handshakes of one user cannot both take the last place.
+    if presence::socket_connected(&shared, claims.user_id, s.id)
+        .await
+        .is_err()
+    {
+        return Err(HandshakeError::TooManySockets);
+    }
     Ok(())
 }
 
-fn session_of(s: &SocketRef) -> Option<Arc<Session>> {
+fn session_of<A: Adapter>(s: &SocketRef<A>) -> Option<Arc<Session>> {
     s.extensions.get::<Arc<Session>>()
 }
 
-/// A socket passed the handshake (which registered its handlers and joined it to
-/// `user:{id}`): count it in presence, arm the token-expiry timer, announce it.
-pub async fn on_connect(s: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
+/// A socket passed the handshake (which registered its handlers, joined it to
+/// `user:{id}` and counted it in presence): arm the token-expiry timer.
+pub async fn on_connect<A: Adapter>(
+    s: SocketRef<A>,
+    io: SocketIo<A>,
+    State(shared): State<Arc<Shared>>,
+) {
     let Some(session) = session_of(&s) else {
         tracing::error!(sid = %s.id, "connected socket without a session: disconnecting");
         disconnect(s);
         return;
     };
     let user = session.user;
-    // The cap was checked in the handshake; this re-check closes the race between two
-    // handshakes of one user passing it together.
-    let transition = match shared.presence.add(user, s.id, MAX_SOCKETS_PER_USER) {
-        Added::Yes(transition) => transition,
-        Added::TooMany => {
-            tracing::info!(%user, "socket cap reached: disconnecting the newest socket");
-            session.ended.store(true, Ordering::SeqCst);
-            disconnect(s);
-            return;
-        }
-    };
     let until_expiry = Duration::from_millis(
         u64::try_from((u128::from(session.exp) * 1000).saturating_sub(now_millis()))
             .unwrap_or(u64::MAX),
     );
     let sid = s.id;
-    let timer_io = io.clone();
     let timer = tokio::spawn(async move {
         tokio::time::sleep(until_expiry).await;
-        if let Some(socket) = root(&timer_io).and_then(|ns| ns.get_socket(sid)) {
+        if let Some(socket) = root(&io).and_then(|ns| ns.get_socket(sid)) {
             tracing::info!(%sid, %user, "token expired: disconnecting the socket");
             disconnect(socket);
         }
@@ -183,34 +183,31 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, State(shared): State<Arc<Sha
     *locked(&session.expiry) = Some(timer.abort_handle());
 
     if !s.connected() {
-        // Closed before on_disconnect was registered: clean up here instead.
-        end_session(&io, &shared, sid, &session).await;
-        return;
+        // Closed before on_disconnect could run: clean up here instead (once).
+        end_session(&shared, sid, &session).await;
     }
-    announce_presence(&io, &shared, user, transition).await;
 }
 
-fn disconnect(s: SocketRef) {
+fn disconnect<A: Adapter>(s: SocketRef<A>) {
     let sid = s.id;
     if let Err(e) = s.disconnect() {
         tracing::debug!(%sid, error = %e, "disconnecting a socket that is already closed");
     }
 }
 
-async fn on_disconnect(
-    s: SocketRef,
-    io: SocketIo,
+async fn on_disconnect<A: Adapter>(
+    s: SocketRef<A>,
     State(shared): State<Arc<Shared>>,
     reason: DisconnectReason,
 ) {
     tracing::debug!(sid = %s.id, ?reason, "socket disconnected");
     if let Some(session) = session_of(&s) {
-        end_session(&io, &shared, s.id, &session).await;
+        end_session(&shared, s.id, &session).await;
     }
 }
 
 /// Undoes a socket's presence, typing and expiry timer, once.
-async fn end_session(io: &SocketIo, shared: &Arc<Shared>, sid: Sid, session: &Session) {
+async fn end_session(shared: &Arc<Shared>, sid: Sid, session: &Session) {
     if session.ended.swap(true, Ordering::SeqCst) {
         return;
     }
@@ -219,66 +216,41 @@ async fn end_session(io: &SocketIo, shared: &Arc<Shared>, sid: Sid, session: &Se
     }
     let user = session.user;
     for conversation in shared.typing.socket_gone(user, sid) {
-        emit_stop(io, conversation, user).await;
-    }
-    let transition = shared.presence.remove(user, sid);
-    announce_presence(io, shared, user, transition).await;
-}
-
-/// `user:online`/`user:offline` to the rooms of the user's conversations: only sockets
-/// that joined one of them (participants) hear it.
-async fn announce_presence(io: &SocketIo, shared: &Shared, user: UserId, transition: Transition) {
-    let event = match transition {
-        Transition::CameOnline { .. } => USER_ONLINE,
-        Transition::WentOffline => USER_OFFLINE,
-        Transition::None => return,
-    };
-    let conversations = match shared.db.conversation_ids_of(user).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(%user, event, error = ?e, "presence: cannot list the user's conversations");
-            return;
+        if let Some(io) = shared.io() {
+            emit_stop(io, conversation, user).await;
         }
-    };
-    if conversations.is_empty() || shared.is_closing() {
-        // Nobody to tell, or every socket is being closed anyway.
-        return;
     }
-    let rooms: Vec<String> = conversations.into_iter().map(conversation_room).collect();
-    let _announcing = shared.presence.announcing.lock().await;
-    if shared.presence.still_current(user, transition)
-        && let Some(root) = root(io)
-    {
-        broadcast(root.to(rooms).except(user_room(user)), event, &user).await;
-    }
+    presence::socket_gone(shared, user, sid).await;
 }
 
 /// `message:new` for a newly stored message (socket or HTTP fallback); a message ends
 /// its sender's typing indicator in that conversation.
-pub(crate) async fn announce_message(io: &SocketIo, shared: &Shared, message: &Message) {
+pub(crate) async fn announce_message(shared: &Shared, message: &Message) {
+    let Some(io) = shared.io() else {
+        return;
+    };
     if shared
         .typing
         .stopped(message.conversation_id, message.sender_id)
     {
         emit_stop(io, message.conversation_id, message.sender_id).await;
     }
-    if let Some(root) = root(io) {
-        broadcast(
-            root.to(conversation_room(message.conversation_id)),
-            MESSAGE_NEW,
-            message,
-        )
-        .await;
-    }
+    io.emit(
+        vec![conversation_room(message.conversation_id)],
+        None,
+        MESSAGE_NEW,
+        message,
+    )
+    .await;
 }
 
 /// Sends an ack (if the client asked for one), logging a failure to send it.
 ///
 /// A full send buffer (socketioxide keeps 128 packets per socket) means the client sends
 /// faster than it reads its answers: it is closed rather than left with unanswered acks.
-fn answer<T: Serialize>(
-    s: &SocketRef,
-    ack: AckSender,
+fn answer<A: Adapter, T: Serialize>(
+    s: &SocketRef<A>,
+    ack: AckSender<A>,
     event: &'static str,
     result: Result<T, AckFailure>,
 ) {
@@ -298,7 +270,7 @@ fn answer<T: Serialize>(
 /// Disconnects a socket whose send buffer is full. The DISCONNECT packet needs a free
 /// slot in that same buffer, so this retries briefly while the transport drains it; a
 /// client that reads nothing at all is dropped by the Engine.IO heartbeat instead.
-fn close_flooder(s: &SocketRef, event: &'static str) {
+fn close_flooder<A: Adapter>(s: &SocketRef<A>, event: &'static str) {
     let Some(session) = session_of(s) else {
         return;
     };
@@ -367,13 +339,18 @@ async fn is_member(
 
 /// `conversation:join(conversationId)`: joins the room and answers with the online
 /// participants and the conversation's last seq.
-async fn join(s: SocketRef, Args(args): Args, ack: AckSender, State(shared): State<Arc<Shared>>) {
+async fn join<A: Adapter>(
+    s: SocketRef<A>,
+    Args(args): Args,
+    ack: AckSender<A>,
+    State(shared): State<Arc<Shared>>,
+) {
     let result = join_inner(&s, args, &shared).await;
     answer(&s, ack, CONVERSATION_JOIN, result);
 }
 
-async fn join_inner(
-    s: &SocketRef,
+async fn join_inner<A: Adapter>(
+    s: &SocketRef<A>,
     args: Result<Vec<Json>, AckFailure>,
     shared: &Shared,
 ) -> Result<JoinAck, AckFailure> {
@@ -406,7 +383,7 @@ async fn join_inner(
     }
     // The caller is online by definition, even if this event overtook the connect
     // handler's presence bookkeeping.
-    let mut online = shared.presence.online_among(&participants);
+    let mut online = presence::online_among(shared, &participants).await;
     if !online.contains(&user) {
         online.push(user);
         online.sort();
@@ -420,20 +397,18 @@ async fn join_inner(
 
 /// `conversation:leave(conversationId)`: leaves the room (idempotent); ends this
 /// socket's typing there.
-async fn leave(
-    s: SocketRef,
-    io: SocketIo,
+async fn leave<A: Adapter>(
+    s: SocketRef<A>,
     Args(args): Args,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(shared): State<Arc<Shared>>,
 ) {
-    let result = leave_inner(&s, &io, args, &shared).await;
+    let result = leave_inner(&s, args, &shared).await;
     answer(&s, ack, CONVERSATION_LEAVE, result);
 }
 
-async fn leave_inner(
-    s: &SocketRef,
-    io: &SocketIo,
+async fn leave_inner<A: Adapter>(
+    s: &SocketRef<A>,
     args: Result<Vec<Json>, AckFailure>,
     shared: &Shared,
 ) -> Result<OkAck, AckFailure> {
@@ -444,7 +419,9 @@ async fn leave_inner(
     let was_joined = locked(&session.joined).remove(&conversation);
     if was_joined {
         s.leave(conversation_room(conversation));
-        if shared.typing.stopped_by(conversation, user, s.id) {
+        if shared.typing.stopped_by(conversation, user, s.id)
+            && let Some(io) = shared.io()
+        {
             emit_stop(io, conversation, user).await;
         }
     }
@@ -453,26 +430,24 @@ async fn leave_inner(
 
 /// `message:send(conversationId, { clientMessageId, text })`: validates, rate-limits
 /// and stores (idempotently); a new message is broadcast to the room before the ack.
-async fn send(
-    s: SocketRef,
-    io: SocketIo,
+async fn send<A: Adapter>(
+    s: SocketRef<A>,
     Args(args): Args,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(shared): State<Arc<Shared>>,
 ) {
     // Held until the ack is sent: shutdown waits for it.
     let Some(_in_flight) = shared.begin_send() else {
         let refused = AckFailure::new(ErrorCode::Internal, "Server is shutting down");
-        answer::<SendAck>(&s, ack, MESSAGE_SEND, Err(refused));
+        answer::<A, SendAck>(&s, ack, MESSAGE_SEND, Err(refused));
         return;
     };
-    let result = send_inner(&s, &io, args, &shared).await;
+    let result = send_inner(&s, args, &shared).await;
     answer(&s, ack, MESSAGE_SEND, result);
 }
 
-async fn send_inner(
-    s: &SocketRef,
-    io: &SocketIo,
+async fn send_inner<A: Adapter>(
+    s: &SocketRef<A>,
     args: Result<Vec<Json>, AckFailure>,
     shared: &Shared,
 ) -> Result<SendAck, AckFailure> {
@@ -486,7 +461,7 @@ async fn send_inner(
             other => other.to_ack(),
         })?;
     if !sent.repeat {
-        announce_message(io, shared, &sent.message).await;
+        announce_message(shared, &sent.message).await;
     }
     Ok(SendAck {
         success: True,
@@ -498,32 +473,29 @@ async fn send_inner(
 
 /// `typing:start(conversationId)`: relayed to the room (the typist's sockets excluded);
 /// expires after 5 s without another.
-async fn typing_start(
-    s: SocketRef,
-    io: SocketIo,
+async fn typing_start<A: Adapter>(
+    s: SocketRef<A>,
     Args(args): Args,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(shared): State<Arc<Shared>>,
 ) {
-    let result = typing_inner(&s, &io, args, &shared, true).await;
+    let result = typing_inner(&s, args, &shared, true).await;
     answer(&s, ack, TYPING_START, result);
 }
 
 /// `typing:stop(conversationId)`: relayed to the room (the typist's sockets excluded).
-async fn typing_stop(
-    s: SocketRef,
-    io: SocketIo,
+async fn typing_stop<A: Adapter>(
+    s: SocketRef<A>,
     Args(args): Args,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(shared): State<Arc<Shared>>,
 ) {
-    let result = typing_inner(&s, &io, args, &shared, false).await;
+    let result = typing_inner(&s, args, &shared, false).await;
     answer(&s, ack, TYPING_STOP, result);
 }
 
-async fn typing_inner(
-    s: &SocketRef,
-    io: &SocketIo,
+async fn typing_inner<A: Adapter>(
+    s: &SocketRef<A>,
     args: Result<Vec<Json>, AckFailure>,
     shared: &Shared,
     start: bool,
@@ -535,18 +507,18 @@ async fn typing_inner(
     if !is_member(shared, &session, conversation).await? {
         return Err(forbidden());
     }
+    let Some(io) = shared.io() else {
+        return Ok(OkAck::default());
+    };
     if start {
         shared.typing.started(io, conversation, user, s.id);
         let payload = Typing {
             conversation_id: conversation,
             user_id: user,
         };
-        if let Some(root) = root(io) {
-            let op = root
-                .to(conversation_room(conversation))
-                .except(user_room(user));
-            broadcast(op, TYPING_START, &payload).await;
-        }
+        let room = vec![conversation_room(conversation)];
+        io.emit(room, Some(user_room(user)), TYPING_START, &payload)
+            .await;
     } else {
         shared.typing.stopped(conversation, user);
         emit_stop(io, conversation, user).await;
@@ -556,20 +528,18 @@ async fn typing_inner(
 
 /// `message:read(messageId)`: stores the receipt once and tells the sender's sockets
 /// once. Reading one's own message, or one in a conversation one is not in, is refused.
-async fn read(
-    s: SocketRef,
-    io: SocketIo,
+async fn read<A: Adapter>(
+    s: SocketRef<A>,
     Args(args): Args,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(shared): State<Arc<Shared>>,
 ) {
-    let result = read_inner(&s, &io, args, &shared).await;
+    let result = read_inner(&s, args, &shared).await;
     answer(&s, ack, MESSAGE_READ, result);
 }
 
-async fn read_inner(
-    s: &SocketRef,
-    io: &SocketIo,
+async fn read_inner<A: Adapter>(
+    s: &SocketRef<A>,
     args: Result<Vec<Json>, AckFailure>,
     shared: &Shared,
 ) -> Result<OkAck, AckFailure> {
@@ -603,22 +573,18 @@ async fn read_inner(
             read_by: user,
             read_at: outcome.read_at,
         };
-        if let Some(root) = root(io) {
-            broadcast(
-                root.to(user_room(outcome.sender_id)),
-                MESSAGE_READ,
-                &receipt,
-            )
-            .await;
+        if let Some(io) = shared.io() {
+            let room = vec![user_room(outcome.sender_id)];
+            io.emit(room, None, MESSAGE_READ, &receipt).await;
         }
     }
     Ok(OkAck::default())
 }
 
 /// Any other event: logged, and answered `bad_request` if it asked for an ack.
-async fn unknown_event(s: SocketRef, Event(event): Event, ack: AckSender) {
+async fn unknown_event<A: Adapter>(s: SocketRef<A>, Event(event): Event, ack: AckSender<A>) {
     tracing::debug!(sid = %s.id, event = %event.chars().take(64).collect::<String>(), "unknown event");
-    answer::<OkAck>(&s, ack, "unknown", Err(bad_request("unknown event")));
+    answer::<A, OkAck>(&s, ack, "unknown", Err(bad_request("unknown event")));
 }
 
 #[cfg(test)]

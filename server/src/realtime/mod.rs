@@ -12,7 +12,8 @@
 //!   `async fn` per client event, registered in one table.
 //! - [`args`]: the [`args::Args`] extractor and the parsers that turn raw event arguments
 //!   into typed values (wrong shapes become `bad_request` acks, never silence).
-//! - [`presence`]: which users have sockets on this node, counted per socket.
+//! - [`presence`]: which users have sockets on this node, counted per socket; in cluster
+//!   mode also recorded in [`crate::cluster`] so that every node agrees.
 //! - [`typing`]: typing indicators and their 5-second expiry timers.
 //! - [`limits`]: the numbers that bound what one client can make the server do.
 //!
@@ -22,6 +23,15 @@
 //! stores a [`handlers::Session`] in the socket's extensions; the connect handler joins
 //! `user:{id}`, counts the socket in [`presence`], and arms a timer that disconnects the
 //! socket when its token expires. The disconnect handler undoes all of it once.
+//!
+//! # One node or a cluster
+//!
+//! socketioxide's [`SocketIo`] is generic over its adapter. [`Io`] holds one of the three
+//! this server runs with (the in-memory `LocalAdapter`, or the PostgreSQL or Redis
+//! adapter of `CLUSTER_ADAPTER`), and every emit that is not an ack goes through it, so
+//! in cluster mode it reaches sockets on every node. Handlers are generic over the
+//! adapter and monomorphised for each, so single-node mode runs the same code it always
+//! did, with no dynamic dispatch added.
 
 pub mod args;
 pub mod handlers;
@@ -30,9 +40,13 @@ pub mod presence;
 pub mod typing;
 
 use crate::auth::JwtKeys;
+use crate::cluster::Cluster;
+use crate::config::ClusterAdapter;
 use crate::db::Db;
 use crate::origins::OriginAllowlist;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimiter, SendLimiter};
+use anyhow::Context;
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -47,14 +61,25 @@ use limits::{
 };
 use presence::Presence;
 use serde::Serialize;
+use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::operators::BroadcastOperators;
-use socketioxide::{SocketIo, TransportType};
-use std::sync::Arc;
+use socketioxide::{SocketIo, SocketIoBuilder, TransportType};
+use socketioxide_postgres::{PostgresAdapterConfig, PostgresAdapterCtr, SqlxAdapter};
+use socketioxide_redis::drivers::redis::redis_client;
+use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use sqlx::postgres::PgPoolOptions;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::task::AbortHandle;
 use typing::TypingRegistry;
+
+/// Connections of the PostgreSQL adapter's pool (one `pg_notify` per broadcast; the
+/// LISTEN connection is separate).
+const ADAPTER_CONNECTIONS: u32 = 4;
 
 /// The path prefix of the Engine.IO endpoint.
 pub const SOCKET_IO_PATH: &str = "/socket.io";
@@ -66,8 +91,13 @@ pub struct Shared {
     pub db: Db,
     pub jwt: Arc<JwtKeys>,
     /// The send limiter, the same instance as the HTTP fallback's: 10 messages per
-    /// second per user whichever way they arrive.
-    pub send_limiter: Arc<RateLimiter>,
+    /// second per user whichever way they arrive (across nodes in cluster mode).
+    pub send_limiter: Arc<SendLimiter>,
+    /// The shared presence and socket-cap store, in cluster mode.
+    pub cluster: Option<Cluster>,
+    /// The Socket.IO server, set once built (the state is built first: socketioxide
+    /// takes it in its builder).
+    io: OnceLock<Io>,
     /// `typing:start`/`typing:stop` per user.
     pub typing_limiter: RateLimiter,
     /// `conversation:join`/`conversation:leave` per user: each costs database reads.
@@ -84,6 +114,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Where broadcasts go. Set before the first socket can connect.
+    pub fn io(&self) -> Option<&Io> {
+        self.io.get()
+    }
+
     pub fn is_closing(&self) -> bool {
         self.closing.load(Ordering::SeqCst)
     }
@@ -109,12 +144,73 @@ impl Drop for InFlight {
     }
 }
 
+/// The adapter of cluster mode over PostgreSQL.
+pub type PgAdapter = SqlxAdapter<Emitter>;
+/// The adapter of cluster mode over Redis.
+pub type RedisPubSub = RedisAdapter<Emitter>;
+
+/// The Socket.IO server with whichever adapter runs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Io {
+    Local(SocketIo<LocalAdapter>),
+    Postgres(SocketIo<PgAdapter>),
+    Redis(SocketIo<RedisPubSub>),
+}
+
+/// Runs `$body` with `$io` bound to the [`SocketIo`] inside an [`Io`].
+macro_rules! with_io {
+    ($value:expr, |$io:ident| $body:expr) => {
+        match $value {
+            Io::Local($io) => $body,
+            Io::Postgres($io) => $body,
+            Io::Redis($io) => $body,
+        }
+    };
+}
+
+impl Io {
+    /// Emits `event` to the sockets in any of `rooms`, except those in `except`, on
+    /// every node. Nothing is sent once the server has closed (shutdown).
+    pub async fn emit<T: Serialize + ?Sized>(
+        &self,
+        rooms: Vec<String>,
+        except: Option<String>,
+        event: &'static str,
+        data: &T,
+    ) {
+        with_io!(self, |io| {
+            if let Some(root) = root(io) {
+                let op = root.to(rooms);
+                let op = match except {
+                    Some(room) => op.except(room),
+                    None => op,
+                };
+                broadcast(op, event, data).await;
+            }
+        })
+    }
+
+    async fn close(&self) {
+        with_io!(self, |io| io.close().await)
+    }
+}
+
+/// The tower layer of whichever adapter runs.
+#[derive(Clone)]
+enum Layer {
+    Local(SocketIoLayer<LocalAdapter>),
+    Postgres(SocketIoLayer<PgAdapter>),
+    Redis(SocketIoLayer<RedisPubSub>),
+}
+
 /// The Socket.IO server: its handle, its tower layer and the shared state.
 #[derive(Clone)]
 pub struct Realtime {
-    io: SocketIo,
-    layer: SocketIoLayer,
+    io: Io,
+    layer: Layer,
     shared: Arc<Shared>,
+    /// The cluster heartbeat (lease renewal and reaping of dead nodes).
+    heartbeat: Option<AbortHandle>,
 }
 
 impl std::fmt::Debug for Realtime {
@@ -125,13 +221,49 @@ impl std::fmt::Debug for Realtime {
     }
 }
 
+/// The builder every adapter starts from: path, transports and payload bounds.
+fn builder() -> SocketIoBuilder {
+    let max = MAX_PAYLOAD_BYTES;
+    SocketIo::builder()
+        .req_path(SOCKET_IO_PATH)
+        .transports([TransportType::Polling, TransportType::Websocket])
+        // Polling bodies are bounded by max_payload; WebSocket frames are not (tungstenite
+        // has its own limits, 64 MiB by default): bounding both the message and the frame
+        // makes tungstenite refuse an oversize frame from its header, before reading it.
+        .max_payload(max as u64)
+        .ws_max_message_size(max)
+        .ws_max_frame_size(max)
+}
+
+/// `url` with `protocol=resp3` (the Redis driver receives pub/sub messages as RESP3
+/// pushes) unless it already names a protocol.
+fn resp3_url(url: &str) -> String {
+    if url.contains("protocol=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&protocol=resp3")
+    } else {
+        format!("{url}?protocol=resp3")
+    }
+}
+
 impl Realtime {
-    /// Builds the Socket.IO server over the data layer and the REST half's limiter.
-    pub fn new(db: Db, jwt: Arc<JwtKeys>, send_limiter: Arc<RateLimiter>) -> Realtime {
+    /// Builds the Socket.IO server over the data layer and the REST half's limiter. In
+    /// cluster mode (`cluster` and `adapter` set) it also connects the adapter and waits
+    /// until it listens, so no broadcast from another node is missed once this returns.
+    pub async fn new(
+        db: Db,
+        jwt: Arc<JwtKeys>,
+        send_limiter: Arc<SendLimiter>,
+        adapter: &ClusterAdapter,
+        cluster: Option<Cluster>,
+    ) -> anyhow::Result<Realtime> {
         let shared = Arc::new(Shared {
             db,
             jwt,
             send_limiter,
+            cluster: cluster.clone(),
+            io: OnceLock::new(),
             typing_limiter: RateLimiter::new(TYPING_EVENTS_PER_SECOND),
             join_limiter: RateLimiter::new(JOIN_EVENTS_PER_SECOND),
             read_limiter: RateLimiter::new(READ_EVENTS_PER_SECOND),
@@ -141,28 +273,93 @@ impl Realtime {
             in_flight: AtomicUsize::new(0),
             drained: Notify::new(),
         });
-        let max = MAX_PAYLOAD_BYTES;
-        let (layer, io) = SocketIo::builder()
-            .req_path(SOCKET_IO_PATH)
-            .transports([TransportType::Polling, TransportType::Websocket])
-            // Polling bodies are bounded by max_payload; WebSocket frames are not (tungstenite
-            // has its own limits, 64 MiB by default): bounding both the message and the frame
-            // makes tungstenite refuse an oversize frame from its header, before reading it.
-            .max_payload(max as u64)
-            .ws_max_message_size(max)
-            .ws_max_frame_size(max)
-            .with_state(shared.clone())
-            .build_layer();
-        io.ns("/", handlers::on_connect.with(handlers::authenticate));
-        Realtime { io, layer, shared }
+        let (layer, io) = match (adapter, &cluster) {
+            (ClusterAdapter::None, _) => {
+                let (layer, io) = builder().with_state(shared.clone()).build_layer();
+                io.ns(
+                    "/",
+                    handlers::on_connect::<LocalAdapter>
+                        .with(handlers::authenticate::<LocalAdapter>),
+                );
+                (Layer::Local(layer), Io::Local(io))
+            }
+            (ClusterAdapter::Postgres, Some(cluster)) => {
+                // A pool of its own: a presence transition holds a cluster connection
+                // while it broadcasts, so sharing one pool could leave every connection
+                // waiting for another.
+                let options = cluster.pool().connect_options().as_ref().clone();
+                let pool = PgPoolOptions::new()
+                    .max_connections(ADAPTER_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .context("the PostgreSQL adapter cannot connect")?;
+                let ctr = PostgresAdapterCtr::new_with_sqlx_config(
+                    pool,
+                    PostgresAdapterConfig::default().with_prefix("chat"),
+                );
+                let (layer, io) = builder()
+                    .with_adapter::<PgAdapter>(ctr)
+                    .with_state(shared.clone())
+                    .build_layer();
+                io.ns(
+                    "/",
+                    handlers::on_connect::<PgAdapter>.with(handlers::authenticate::<PgAdapter>),
+                )
+                .await
+                .context("the PostgreSQL adapter cannot listen")?;
+                (Layer::Postgres(layer), Io::Postgres(io))
+            }
+            (ClusterAdapter::Redis { url, prefix }, Some(_)) => {
+                let client = redis_client::Client::open(resp3_url(url))
+                    .with_context(|| format!("bad REDIS_URL {url:?}"))?;
+                let config = RedisAdapterConfig::default().with_prefix(prefix.clone());
+                let ctr = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    RedisAdapterCtr::new_with_redis_config(&client, config),
+                )
+                .await
+                .map_err(|_| anyhow::anyhow!("timed out"))
+                .and_then(|r| r.map_err(anyhow::Error::from))
+                .with_context(|| format!("cannot connect to Redis at {url}"))?;
+                let (layer, io) = builder()
+                    .with_adapter::<RedisPubSub>(ctr)
+                    .with_state(shared.clone())
+                    .build_layer();
+                io.ns(
+                    "/",
+                    handlers::on_connect::<RedisPubSub>.with(handlers::authenticate::<RedisPubSub>),
+                )
+                .await
+                .context("the Redis adapter cannot subscribe")?;
+                (Layer::Redis(layer), Io::Redis(io))
+            }
+            (_, None) => anyhow::bail!("cluster mode without its PostgreSQL store"),
+        };
+        // The namespace exists only now, and no socket can have connected before this.
+        let _ = shared.io.set(io.clone());
+        let heartbeat = cluster.map(|cluster| {
+            tokio::spawn(presence::heartbeat(shared.clone(), cluster)).abort_handle()
+        });
+        Ok(Realtime {
+            io,
+            layer,
+            shared,
+            heartbeat,
+        })
     }
 
-    /// The tower layer serving `/socket.io/` (mount it behind [`http_guard`]).
-    pub fn layer(&self) -> SocketIoLayer {
-        self.layer.clone()
+    /// Wraps `router` in the tower layer serving `/socket.io/` (mount it behind
+    /// [`http_guard`]).
+    pub fn wrap(&self, router: Router) -> Router {
+        match &self.layer {
+            Layer::Local(layer) => router.layer(layer.clone()),
+            Layer::Postgres(layer) => router.layer(layer.clone()),
+            Layer::Redis(layer) => router.layer(layer.clone()),
+        }
     }
 
-    pub fn io(&self) -> &SocketIo {
+    pub fn io(&self) -> &Io {
         &self.io
     }
 
@@ -178,15 +375,15 @@ impl Realtime {
             .iter()
             .map(|id| user_room(*id))
             .collect();
-        if let Some(root) = root(&self.io) {
-            broadcast(root.to(rooms), CONVERSATION_NEW, conversation).await;
-        }
+        self.io
+            .emit(rooms, None, CONVERSATION_NEW, conversation)
+            .await;
     }
 
     /// `message:new` to the conversation's room, for a message stored by the HTTP
     /// fallback (the socket path broadcasts itself). Also ends the sender's typing.
     pub async fn message_created(&self, message: &Message) {
-        handlers::announce_message(&self.io, &self.shared, message).await;
+        handlers::announce_message(&self.shared, message).await;
     }
 
     /// Graceful shutdown (SPEC.md section 8): refuse new handshakes and sends, let the
@@ -212,6 +409,14 @@ impl Realtime {
                 "shutdown: sends still running after the drain timeout"
             );
         }
+        if let Some(heartbeat) = &self.heartbeat {
+            heartbeat.abort();
+        }
+        // Other nodes must hear that this node's users left while it can still emit
+        // (after close, the namespace is gone).
+        if let Some(cluster) = &self.shared.cluster {
+            presence::leave_cluster(&self.shared, cluster).await;
+        }
         self.io.close().await;
         tracing::info!("shutdown: every socket disconnected");
     }
@@ -220,15 +425,16 @@ impl Realtime {
 /// The root namespace's broadcast operator, or `None` once [`SocketIo::close`] has
 /// removed it (shutdown): `SocketIo::to` would panic then, and disconnect handlers still
 /// run after it.
-pub(crate) fn root(io: &SocketIo) -> Option<BroadcastOperators> {
+pub(crate) fn root<A: Adapter>(io: &SocketIo<A>) -> Option<BroadcastOperators<A>> {
     io.of("/")
 }
 
 /// Emits to a set of rooms, logging (not hiding) a failure: with the local adapter an
 /// emit only fails on serialisation; a full socket buffer drops that socket's copy, which
-/// socketioxide reports itself.
-pub(crate) async fn broadcast<T: Serialize + ?Sized>(
-    op: BroadcastOperators,
+/// socketioxide reports itself. With a cluster adapter it also fails when the other
+/// nodes cannot be reached (PostgreSQL or Redis down): local sockets still get it.
+pub(crate) async fn broadcast<A: Adapter, T: Serialize + ?Sized>(
+    op: BroadcastOperators<A>,
     event: &'static str,
     data: &T,
 ) {

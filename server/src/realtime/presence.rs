@@ -1,4 +1,6 @@
-//! Presence: which users have at least one socket on this node.
+//! Presence: which users have at least one socket, on this node ([`Presence`]) and, in
+//! cluster mode, on any node ([`crate::cluster`]). The free functions at the end are what
+//! the handlers call; they pick the one-node or the cluster path.
 //!
 //! Each user maps to the ids of their sockets, so presence counts sockets, not
 //! connections of a kind: a user is online from their first socket to the end of their
@@ -10,10 +12,14 @@
 //! is still current, and an `offline` one only while the user is still offline, under
 //! [`Presence::announcing`], so the last announcement sent always matches the state.
 
+use super::Shared;
+use super::limits::MAX_SOCKETS_PER_USER;
+use crate::cluster::{Cluster, HEARTBEAT};
 use chat_wire::UserId;
+use chat_wire::event::{USER_OFFLINE, USER_ONLINE, conversation_room, user_room};
 use socketioxide::socket::Sid;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug)]
 struct Entry {
@@ -114,6 +120,16 @@ impl Presence {
         }
     }
 
+    /// Every (user, socket) counted here.
+    pub fn sockets(&self) -> Vec<(UserId, Sid)> {
+        let guard = self.lock();
+        guard
+            .0
+            .iter()
+            .flat_map(|(user, entry)| entry.sockets.iter().map(move |sid| (*user, *sid)))
+            .collect()
+    }
+
     /// The users of `candidates` that are online, in the given order.
     pub fn online_among(&self, candidates: &[UserId]) -> Vec<UserId> {
         let guard = self.lock();
@@ -122,6 +138,201 @@ impl Presence {
             .copied()
             .filter(|u| guard.0.contains_key(u))
             .collect()
+    }
+}
+
+/// A user already holds [`MAX_SOCKETS_PER_USER`] sockets (on all nodes, in a cluster).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooMany;
+
+/// Counts a connected socket, and announces `user:online` if it is the user's first
+/// (on any node, in a cluster). `Err(TooMany)`: not counted, close the socket.
+pub async fn socket_connected(shared: &Shared, user: UserId, sid: Sid) -> Result<(), TooMany> {
+    let Some(cluster) = &shared.cluster else {
+        let transition = match shared.presence.add(user, sid, MAX_SOCKETS_PER_USER) {
+            Added::Yes(transition) => transition,
+            Added::TooMany => return Err(TooMany),
+        };
+        announce_local(shared, user, transition).await;
+        return Ok(());
+    };
+    // This node's own count is bookkeeping (for re-registration); the cap is the cluster's.
+    shared.presence.add(user, sid, usize::MAX);
+    match cluster_connect(shared, cluster, user, sid, true).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(TooMany)) => {
+            shared.presence.remove(user, sid);
+            Err(TooMany)
+        }
+        Err(e) => {
+            tracing::error!(%user, error = %e, "cluster: cannot record a socket; presence may be stale");
+            Ok(())
+        }
+    }
+}
+
+/// Uncounts an ended socket, and announces `user:offline` if it was the user's last.
+pub async fn socket_gone(shared: &Shared, user: UserId, sid: Sid) {
+    let transition = shared.presence.remove(user, sid);
+    let Some(cluster) = &shared.cluster else {
+        announce_local(shared, user, transition).await;
+        return;
+    };
+    let gone = async {
+        let mut lock = cluster.lock_user(user).await?;
+        if lock.remove_socket(&sid.to_string()).await? && lock.live_sockets().await? == 0 {
+            announce(shared, user, USER_OFFLINE).await;
+        }
+        lock.commit().await
+    };
+    if let Err(e) = gone.await {
+        tracing::error!(%user, error = %e, "cluster: cannot remove a socket; the reaper will");
+    }
+}
+
+/// The users of `candidates` with a socket (anywhere, in a cluster), in the given order.
+pub async fn online_among(shared: &Shared, candidates: &[UserId]) -> Vec<UserId> {
+    match &shared.cluster {
+        None => shared.presence.online_among(candidates),
+        Some(cluster) => match cluster.online_among(candidates).await {
+            Ok(online) => online,
+            Err(e) => {
+                tracing::error!(error = %e, "cluster: cannot read presence; answering with this node's");
+                shared.presence.online_among(candidates)
+            }
+        },
+    }
+}
+
+/// Records `sid` in the cluster under the user's lock; announces `user:online` for the
+/// user's first live socket while still holding it, so that the announcements of one
+/// user's transitions leave in the order the transitions happened.
+async fn cluster_connect(
+    shared: &Shared,
+    cluster: &Cluster,
+    user: UserId,
+    sid: Sid,
+    capped: bool,
+) -> Result<Result<(), TooMany>, sqlx::Error> {
+    let mut lock = cluster.lock_user(user).await?;
+    let before = lock.live_sockets().await?;
+    if capped && before >= MAX_SOCKETS_PER_USER {
+        return Ok(Err(TooMany));
+    }
+    lock.add_socket(cluster.node_id(), &sid.to_string()).await?;
+    if before == 0 {
+        announce(shared, user, USER_ONLINE).await;
+    }
+    lock.commit().await?;
+    Ok(Ok(()))
+}
+
+/// One node: announces a transition if it still describes the state (see the module doc).
+async fn announce_local(shared: &Shared, user: UserId, transition: Transition) {
+    let event = match transition {
+        Transition::CameOnline { .. } => USER_ONLINE,
+        Transition::WentOffline => USER_OFFLINE,
+        Transition::None => return,
+    };
+    if shared.is_closing() {
+        // Every socket is being closed anyway.
+        return;
+    }
+    let Some(rooms) = rooms_of(shared, user, event).await else {
+        return;
+    };
+    let _announcing = shared.presence.announcing.lock().await;
+    if shared.presence.still_current(user, transition)
+        && let Some(io) = shared.io()
+    {
+        io.emit(rooms, Some(user_room(user)), event, &user).await;
+    }
+}
+
+/// The rooms of the user's conversations, `None` when there are none or they cannot be
+/// read (logged).
+async fn rooms_of(shared: &Shared, user: UserId, event: &'static str) -> Option<Vec<String>> {
+    match shared.db.conversation_ids_of(user).await {
+        Ok(c) if c.is_empty() => None,
+        Ok(c) => Some(c.into_iter().map(conversation_room).collect()),
+        Err(e) => {
+            tracing::error!(%user, event, error = ?e, "presence: cannot list the user's conversations");
+            None
+        }
+    }
+}
+
+/// `user:online`/`user:offline` to the rooms of the user's conversations (every node):
+/// only sockets that joined one of them (participants) hear it.
+async fn announce(shared: &Shared, user: UserId, event: &'static str) {
+    if let Some(rooms) = rooms_of(shared, user, event).await
+        && let Some(io) = shared.io()
+    {
+        io.emit(rooms, Some(user_room(user)), event, &user).await;
+    }
+}
+
+/// Announces `user:offline` for each of `users` left with no live socket.
+async fn offline_if_gone(shared: &Shared, cluster: &Cluster, users: Vec<UserId>) {
+    for user in users {
+        let checked = async {
+            let mut lock = cluster.lock_user(user).await?;
+            if lock.live_sockets().await? == 0 {
+                announce(shared, user, USER_OFFLINE).await;
+            }
+            lock.commit().await
+        };
+        if let Err(e) = checked.await {
+            tracing::error!(%user, error = %e, "cluster: cannot check a reaped user's presence");
+        }
+    }
+}
+
+/// The cluster heartbeat of this node, until aborted: renews the lease, reaps the
+/// sockets of dead nodes (announcing their users offline), and registers this node's
+/// sockets again if its rows were lost.
+pub async fn heartbeat(shared: Arc<Shared>, cluster: Cluster) {
+    let mut every = tokio::time::interval(HEARTBEAT);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match cluster.renew_lease().await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::warn!(
+                    "cluster: this node's lease had expired; registering its sockets again"
+                );
+                for (user, sid) in shared.presence.sockets() {
+                    if let Err(e) = cluster_connect(&shared, &cluster, user, sid, false).await {
+                        tracing::error!(%user, error = %e, "cluster: cannot register a socket again");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cluster: cannot renew this node's lease");
+                continue;
+            }
+        }
+        match cluster.reap().await {
+            Ok(users) if users.is_empty() => {}
+            Ok(users) => {
+                tracing::info!(
+                    users = users.len(),
+                    "cluster: reaped the sockets of dead nodes"
+                );
+                offline_if_gone(&shared, &cluster, users).await;
+            }
+            Err(e) => tracing::error!(error = %e, "cluster: cannot reap dead nodes"),
+        }
+    }
+}
+
+/// Graceful shutdown of a cluster node: drop its lease and sockets, and announce
+/// `user:offline` for its users who have no socket left on another node.
+pub async fn leave_cluster(shared: &Shared, cluster: &Cluster) {
+    match cluster.leave().await {
+        Ok(users) => offline_if_gone(shared, cluster, users).await,
+        Err(e) => tracing::error!(error = %e, "cluster: cannot leave; the lease will expire"),
     }
 }
 

@@ -7,12 +7,11 @@
 //! from. Each `typing:start` replaces the entry's timer: the old timer task is aborted,
 //! and a generation number guards the race where it had already woken up.
 
-use super::{broadcast, root};
+use super::Io;
 use chat_wire::event::{TYPING_STOP, conversation_room, user_room};
 use chat_wire::limits::TYPING_EXPIRY_MS;
 use chat_wire::socket::Typing;
 use chat_wire::{ConversationId, UserId};
-use socketioxide::SocketIo;
 use socketioxide::socket::Sid;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,7 +41,7 @@ impl TypingRegistry {
     /// Records a `typing:start` and (re)arms its expiry timer.
     pub fn started(
         self: &Arc<Self>,
-        io: &SocketIo,
+        io: &Io,
         conversation: ConversationId,
         user: UserId,
         sid: Sid,
@@ -130,17 +129,14 @@ impl TypingRegistry {
 }
 
 /// `typing:stop` to the conversation's room, except the typist's own sockets.
-pub async fn emit_stop(io: &SocketIo, conversation: ConversationId, user: UserId) {
+pub async fn emit_stop(io: &Io, conversation: ConversationId, user: UserId) {
     let payload = Typing {
         conversation_id: conversation,
         user_id: user,
     };
-    if let Some(root) = root(io) {
-        let op = root
-            .to(conversation_room(conversation))
-            .except(user_room(user));
-        broadcast(op, TYPING_STOP, &payload).await;
-    }
+    let room = vec![conversation_room(conversation)];
+    io.emit(room, Some(user_room(user)), TYPING_STOP, &payload)
+        .await;
 }
 
 #[cfg(test)]
@@ -149,7 +145,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_indicator_expires_and_a_new_start_rearms_it() {
-        let (_layer, io) = SocketIo::new_layer();
+        let (_layer, io) = socketioxide::SocketIo::new_layer();
+        let io = Io::Local(io);
         let registry = Arc::new(TypingRegistry::default());
         let (c, u, s) = (ConversationId(1), UserId(2), Sid::new());
         registry.started(&io, c, u, s);
@@ -167,7 +164,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_socket_ends_only_its_own_indicators() {
-        let (_layer, io) = SocketIo::new_layer();
+        let (_layer, io) = socketioxide::SocketIo::new_layer();
+        let io = Io::Local(io);
         let registry = Arc::new(TypingRegistry::default());
         let (mine, other) = (Sid::new(), Sid::new());
         registry.started(&io, ConversationId(1), UserId(1), mine);

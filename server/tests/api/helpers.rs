@@ -15,6 +15,7 @@ use server::db::Db;
 use server::{AppState, Application};
 use sqlx::Connection;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const JWT_SECRET: &[u8] = b"test secret, at least thirty-two bytes long";
@@ -68,7 +69,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub backend: Backend,
-    _database: TestDatabase,
+    /// Shared by the nodes of a cluster; dropped with the last of them.
+    _database: Arc<TestDatabase>,
 }
 
 /// A registered user.
@@ -93,6 +95,31 @@ impl TestApp {
             Backend::Sqlite => TestDatabase::sqlite(),
             Backend::Postgres => TestDatabase::postgres().await?,
         };
+        Some(Self::spawn_on(Arc::new(database), backend, customize).await)
+    }
+
+    /// `count` nodes in cluster mode with `adapter`, sharing one fresh PostgreSQL
+    /// database; `None` when PostgreSQL is unreachable outside CI.
+    #[allow(dead_code)] // used by the cluster suite, not the REST one
+    pub async fn spawn_cluster(count: usize, adapter: ClusterAdapter) -> Option<Vec<TestApp>> {
+        let database = Arc::new(TestDatabase::postgres().await?);
+        let mut nodes = Vec::new();
+        for _ in 0..count {
+            let adapter = adapter.clone();
+            let node = Self::spawn_on(database.clone(), Backend::Postgres, move |c| {
+                c.cluster_adapter = adapter;
+            })
+            .await;
+            nodes.push(node);
+        }
+        Some(nodes)
+    }
+
+    async fn spawn_on(
+        database: Arc<TestDatabase>,
+        backend: Backend,
+        customize: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config {
             bind_addr: "127.0.0.1:0".parse().unwrap(),
             database_url: database.url.clone(),
@@ -109,13 +136,13 @@ impl TestApp {
         let address = format!("http://{}", app.local_addr());
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped(std::future::pending()));
-        Some(TestApp {
+        TestApp {
             address,
             client: reqwest::Client::new(),
             state,
             backend,
             _database: database,
-        })
+        }
     }
 
     pub fn db(&self) -> &Db {

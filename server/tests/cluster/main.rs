@@ -1,0 +1,133 @@
+//! Cluster mode: two nodes on one fresh PostgreSQL database, clients split across them.
+//! Every test in an `on_both_adapters!` block runs with `CLUSTER_ADAPTER=postgres` and
+//! with `CLUSTER_ADAPTER=redis` (channels under a prefix of the test's own, so tests
+//! sharing one Redis never hear each other).
+//!
+//! PostgreSQL follows the REST suite's contract (`CHAT_TEST_POSTGRES_URL`; skipped with a
+//! line on stderr outside CI, a failure in CI). Redis is `CHAT_TEST_REDIS_URL` (default
+//! `redis://127.0.0.1:6379`), with the same rule: `skipped: Redis not reachable at …`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+#[allow(dead_code)]
+#[path = "../realtime/client.rs"]
+mod client;
+
+mod broadcast;
+mod limits;
+mod presence;
+mod refusal;
+
+use helpers::{TestApp, TestUser};
+use serde_json::{Value, json};
+use server::config::ClusterAdapter;
+use socketioxide_redis::drivers::redis::redis_client;
+use std::time::Duration;
+
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Two nodes of one cluster.
+#[derive(Debug)]
+pub struct Nodes {
+    pub a: TestApp,
+    pub b: TestApp,
+}
+
+/// Two nodes with `CLUSTER_ADAPTER=postgres`, or `None` (skipped) without PostgreSQL.
+pub async fn postgres_nodes() -> Option<Nodes> {
+    nodes(ClusterAdapter::Postgres).await
+}
+
+/// Two nodes with `CLUSTER_ADAPTER=redis` under a fresh channel prefix, or `None`
+/// (skipped) without Redis or PostgreSQL.
+pub async fn redis_nodes() -> Option<Nodes> {
+    let url = std::env::var("CHAT_TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
+    if let Err(why) = ping_redis(&url).await {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Redis not reachable at {url} ({why}); CI requires it (set CHAT_TEST_REDIS_URL)"
+        );
+        eprintln!("skipped: Redis not reachable at {url}");
+        return None;
+    }
+    let prefix = format!("chat_test_{}", uuid::Uuid::new_v4().simple());
+    nodes(ClusterAdapter::Redis { url, prefix }).await
+}
+
+async fn ping_redis(url: &str) -> Result<(), String> {
+    let client = redis_client::Client::open(url).map_err(|e| e.to_string())?;
+    let ping = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis_client::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+    };
+    match tokio::time::timeout(Duration::from_secs(5), ping).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
+
+async fn nodes(adapter: ClusterAdapter) -> Option<Nodes> {
+    let mut nodes = TestApp::spawn_cluster(2, adapter).await?;
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    Some(Nodes { a, b })
+}
+
+/// Expands each `async fn name(nodes: Nodes) { … }` into a module `name` with two tests,
+/// `postgres` and `redis`, one per adapter.
+macro_rules! on_both_adapters {
+    ($(async fn $name:ident($nodes:ident: Nodes) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn body($nodes: $crate::Nodes) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(nodes) = $crate::postgres_nodes().await {
+                        body(nodes).await;
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn redis() {
+                    if let Some(nodes) = $crate::redis_nodes().await {
+                        body(nodes).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_adapters;
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Registers `names` on `app` and creates one conversation between all of them.
+pub async fn users_in_conversation(app: &TestApp, names: &[&str]) -> (Vec<TestUser>, i64) {
+    let mut users = Vec::new();
+    for name in names {
+        users.push(app.register(name).await);
+    }
+    let others: Vec<&TestUser> = users[1..].iter().collect();
+    let conversation = app.conversation(&users[0], &others, None).await;
+    (users, conversation["id"].as_i64().unwrap())
+}
+
+/// `message:send` arguments.
+pub fn send_args(conversation: i64, client_message_id: &str, text: &str) -> Vec<Value> {
+    vec![
+        json!(conversation),
+        json!({ "clientMessageId": client_message_id, "text": text }),
+    ]
+}
