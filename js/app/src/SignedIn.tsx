@@ -42,12 +42,13 @@ export function SignedIn({ session, onSignOut }: SignedInProps) {
     if (socket.error?.code === "auth") expire();
   }, [socket.error, expire]);
 
-  // The banner is for a connection that was lost, not for the first one being made.
-  const [everConnected, setEverConnected] = useState(false);
+  // How many times the socket connected: the banner is for a connection that was lost,
+  // not for the first one being made, and every new connection refreshes the list.
+  const [connections, setConnections] = useState(0);
   useEffect(() => {
-    if (socket.state === "connected") setEverConnected(true);
+    if (socket.state === "connected") setConnections((count) => count + 1);
   }, [socket.state]);
-  const connectionLost = everConnected && socket.state !== "connected" && socket.state !== "error";
+  const connectionLost = connections > 0 && socket.state !== "connected" && socket.state !== "error";
 
   const [conversations, setConversations] = useState<readonly Conversation[]>([]);
   const [listLoading, setListLoading] = useState(true);
@@ -59,7 +60,6 @@ export function SignedIn({ session, onSignOut }: SignedInProps) {
   // Fetched at start and on every (re)connection: a conversation created while this
   // device was offline came as a `conversation:new` it never saw.
   useEffect(() => {
-    if (socket.state !== "connected" && everConnected) return undefined;
     let cancelled = false;
     api.listConversations().then(
       (list) => {
@@ -79,7 +79,7 @@ export function SignedIn({ session, onSignOut }: SignedInProps) {
     return () => {
       cancelled = true;
     };
-  }, [api, add, socket.state, everConnected]);
+  }, [api, add, connections]);
 
   const { onConversationNew } = socket;
   useEffect(() => onConversationNew((conversation) => add([conversation])), [onConversationNew, add]);
