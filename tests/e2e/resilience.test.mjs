@@ -103,4 +103,21 @@ describe("losing the connection", () => {
     }
     await alice.screenshot("11-after-restart");
   });
+
+  test("a message sent offline survives closing the page, and goes out when the app is back", async () => {
+    await alice.context.setOffline(true);
+    await alice.page.getByText("Connection lost. Retrying...").waitFor();
+    await alice.send("kept in the outbox");
+    await alice.waitForStatus("kept in the outbox", "sending");
+    await alice.page.close();
+    await alice.context.setOffline(false);
+
+    await alice.openPage(server);
+    await alice.openConversation(conversationId);
+    await alice.waitForStatus("kept in the outbox", "read");
+    await eventually(async () => {
+      await shownOnce(bob, ["kept in the outbox"]);
+      assert.equal((await bob.messages()).at(-1)?.text, "kept in the outbox");
+    });
+  });
 });

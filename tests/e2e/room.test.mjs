@@ -155,4 +155,35 @@ describe("the chat room", () => {
       await Promise.all([alice, bob, carol].map((person) => person.close()));
     }
   });
+
+  test("a message over 1000 characters or with control characters is not sent, and the room says why", async () => {
+    const alice = await Person.open(browser, server, uniqueName("alice"));
+    const bob = await Person.open(browser, server, uniqueName("bob"));
+    try {
+      await alice.signUp();
+      await bob.signUp();
+      await alice.startConversation([bob.username]);
+      await alice.waitConnected();
+
+      await alice.byTestId("message-input").fill("é".repeat(1001));
+      await alice.page.getByText("1 characters too long (at most 1000)").waitFor();
+      assert.equal(await alice.byTestId("send-button").getAttribute("aria-disabled"), "true");
+      await alice.byTestId("message-input").press("Enter");
+      await alice.byTestId("message-input").fill("é".repeat(1000));
+      await alice.page.getByText("0 characters left").waitFor();
+      await alice.byTestId("send-button").click();
+      await alice.waitForStatus("é".repeat(1000), "sent");
+
+      await alice.send("bell \u0007 here");
+      await alice.page.getByText("This message contains characters that cannot be sent.").waitFor();
+      assert.deepEqual(
+        (await alice.messages()).map((message) => message.text.length),
+        [1000],
+        "only the message within the rules was sent",
+      );
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  });
 });

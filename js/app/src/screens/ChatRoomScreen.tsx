@@ -16,6 +16,11 @@ import { displayName } from "../names";
 import { colors, common } from "../theme";
 import { MESSAGE_LIST_ID } from "../webStyles";
 
+/** The longest message the server takes (SPEC.md section 2), in Unicode scalar values after trimming. */
+const MAX_MESSAGE_CHARS = 1000;
+/** From this length on, the input shows how many characters are left. */
+const SHOW_COUNT_FROM = 900;
+
 /** Within this many pixels of the top, the older page is fetched. */
 const LOAD_OLDER_THRESHOLD = 80;
 /** Within this many pixels of the bottom, new messages keep the view at the bottom. */
@@ -41,16 +46,20 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
   const [sendError, setSendError] = useState<string | null>(null);
   const inputRef = useRef<TextInput>(null);
 
+  // Spreading a string counts code points, as the server counts characters.
+  const length = [...draft.trim()].length;
+  const tooLong = length > MAX_MESSAGE_CHARS;
+
   function submit() {
     const text = draft.trim();
-    if (text === "") return;
+    if (text === "" || tooLong) return;
     try {
       room.send(text);
       setDraft("");
       setSendError(null);
       scroll.stickToBottom();
     } catch (caught) {
-      setSendError(caught instanceof Error ? caught.message : "This message cannot be sent.");
+      setSendError(describeSendError(caught));
     }
     inputRef.current?.focus();
   }
@@ -148,10 +157,24 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
           submitBehavior="submit"
           style={[common.input, styles.input]}
         />
-        <Button testID="send-button" title="Send" disabled={draft.trim() === ""} onPress={submit} />
+        <Button testID="send-button" title="Send" disabled={length === 0 || tooLong} onPress={submit} />
       </View>
+      {length >= SHOW_COUNT_FROM && (
+        <Text testID="message-length" style={[styles.count, tooLong && styles.countOver]}>
+          {tooLong
+            ? `${length - MAX_MESSAGE_CHARS} characters too long (at most ${MAX_MESSAGE_CHARS})`
+            : `${MAX_MESSAGE_CHARS - length} characters left`}
+        </Text>
+      )}
     </View>
   );
+}
+
+/** The engine refuses text it knows the server would refuse (`ChatEngineError`, code `invalid_text`). */
+function describeSendError(error: unknown): string {
+  const code = typeof error === "object" && error !== null && "code" in error ? error.code : null;
+  if (code === "invalid_text") return "This message contains characters that cannot be sent.";
+  return error instanceof Error ? error.message : "This message cannot be sent.";
 }
 
 /** Stable across the optimistic message and its acknowledged form (same clientMessageId). */
@@ -326,4 +349,6 @@ const styles = StyleSheet.create({
     backgroundColor: colors.surface,
   },
   input: { flex: 1 },
+  count: { fontSize: 12, color: colors.muted, textAlign: "right", paddingHorizontal: 16, paddingBottom: 8, backgroundColor: colors.surface },
+  countOver: { color: colors.danger, fontWeight: "600" },
 });
