@@ -91,7 +91,7 @@ export function ConversationListScreen({
           <TextInput
             testID="title-input"
             aria-label="Group name"
-            placeholder="Group name (optional; makes it a group)"
+            placeholder="Group name (optional)"
             value={title}
             onChangeText={setTitle}
             onSubmitEditing={() => void create()}
