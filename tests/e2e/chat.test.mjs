@@ -65,6 +65,14 @@ describe("two people chatting", () => {
     await bob.screenshot("07-chat-room-bob");
   });
 
+  test("a reload keeps the person in the room, with its messages", async () => {
+    await bob.page.reload();
+    await bob.byTestId("message-list").waitFor();
+    await bob.waitForTexts(["Hello Bob", "Hi Alice! How are you?", "Fine, thanks"]);
+    await bob.waitConnected();
+    await alice.page.locator(`[data-testid="presence-${bob.id}"][data-state="online"]`).waitFor();
+  });
+
   test("each sees the other typing, and the indicator goes when they stop", async () => {
     assert.equal(await alice.byTestId("typing-indicator").count(), 0, "nobody is typing yet");
     await bob.byTestId("message-input").pressSequentially("I am wri", { delay: 40 });
