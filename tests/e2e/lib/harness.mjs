@@ -16,8 +16,10 @@ const WEB_DIR = path.join(ROOT, "js/app/dist");
 const SERVER_BIN = path.resolve(ROOT, process.env.CHAT_SERVER_BIN ?? "target/debug/chat-server");
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 
-/** How long a condition may take before a test fails (reconnection backoff included). */
+/** How long a condition may take before a test fails. */
 export const TIMEOUT = 20_000;
+/** How long a reconnection may take: the engine's backoff (1, 2, 4, 8, 16, 30 s, with jitter). */
+export const RECONNECT_TIMEOUT = 40_000;
 
 // Without these, Chromium on a machine without internet keeps calling home.
 const CHROMIUM_ARGS = [
@@ -205,8 +207,9 @@ export class Person {
     this.id = await this.page.evaluate(() => JSON.parse(localStorage.getItem("chat.session")).user.id);
   }
 
-  async waitConnected() {
-    await this.page.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
+  /** Waits for the socket; long enough for a reconnection backoff step (up to 30 s). */
+  async waitConnected(timeout = RECONNECT_TIMEOUT) {
+    await this.page.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout });
   }
 
   /** Starts a conversation with these people from the list screen; returns its id. */
