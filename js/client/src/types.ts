@@ -179,7 +179,7 @@ export interface EngineSnapshot {
 /** What the engine tells listeners of `onEvent`, beside the snapshot. */
 export type EngineEvent =
   | { readonly type: "state"; readonly state: ConnectionStatus; readonly error: ConnectionError | null }
-  /** A message arrived that the timeline did not have (someone else's, or an echo from another device). */
+  /** A message arrived live that the timeline did not have stored: someone else's, one from another device, or the echo of this engine's own send when it beats the ack. */
   | { readonly type: "message"; readonly message: Message }
   | { readonly type: "typing"; readonly conversationId: number; readonly userId: number; readonly isTyping: boolean }
   | { readonly type: "presence"; readonly userId: number; readonly isOnline: boolean }
