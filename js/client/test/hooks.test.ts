@@ -176,6 +176,37 @@ describe("useSocketIO", () => {
     expect(live).toBe(0);
   });
 
+  it("shows an engine without a token as error with code auth, and a failing getToken as a retry", async () => {
+    const noToken = await createChatEngine({ url: "http://127.0.0.1:9", getToken: () => null, storage: "memory" });
+    engines.push(noToken);
+    const { results } = renderHook(() => useSocketIO(), noToken);
+    await act(async () => {
+      await Promise.resolve(); // getToken's answer is awaited as a promise
+    });
+    const last = results.at(-1) as UseSocketIOReturn;
+    expect(last.state).toBe("error");
+    expect(last.error).toBeInstanceOf(Error);
+    expect(last.error?.code).toBe("auth");
+    expect(noToken.getSnapshot().connection.reconnectAt).toBeNull();
+
+    const failing = await createChatEngine({
+      url: "http://127.0.0.1:9",
+      getToken: () => Promise.reject(new Error("refresh failed")),
+      storage: "memory",
+    });
+    engines.push(failing);
+    const warnings: string[] = [];
+    failing.onEvent((e) => e.type === "warning" && warnings.push(e.message));
+    failing.connect();
+    await act(async () => {
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+    });
+    const connection = failing.getSnapshot().connection;
+    expect(connection.state).toBe("disconnected");
+    expect(connection.reconnectAt).toBeGreaterThan(Date.now() - 1000);
+    expect(warnings.some((w) => w.includes("refresh failed"))).toBe(true);
+  });
+
   it("without an engine is disconnected and inert", () => {
     const results: UseSocketIOReturn[] = [];
     function Probe(): ReactNode {
