@@ -52,6 +52,9 @@ pub enum Fault {
     CutAndDelay,
     /// Every client connection is cut and new ones are refused while the fault lasts.
     RefuseConnections,
+    /// Connections stay open but every byte is held for the whole fault (longer than the
+    /// engine's ack timeout, so sends are tried again while earlier tries are in flight).
+    Freeze,
     /// A server node is killed with SIGKILL and started again when the fault ends.
     KillServer,
     /// PostgreSQL stops (`-m fast`) and starts again when the fault ends.
@@ -65,6 +68,7 @@ impl fmt::Display for Fault {
         f.write_str(match self {
             Fault::CutAndDelay => "cut every connection and add latency",
             Fault::RefuseConnections => "cut every connection and refuse new ones",
+            Fault::Freeze => "freeze every connection (bytes held, nothing closed)",
             Fault::KillServer => "kill -9 a server node and restart it",
             Fault::RestartPostgres => "restart PostgreSQL (fast shutdown)",
             Fault::CrashPostgres => "crash PostgreSQL (immediate shutdown) and restart it",
@@ -109,12 +113,13 @@ pub struct Options {
     pub nodes: usize,
 }
 
-const EVERY_FAULT: [Fault; 5] = [
+const EVERY_FAULT: [Fault; 6] = [
     Fault::CutAndDelay,
     Fault::KillServer,
     Fault::RestartPostgres,
     Fault::RefuseConnections,
     Fault::CrashPostgres,
+    Fault::Freeze,
 ];
 
 impl Options {
@@ -259,7 +264,13 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
         }
         None => Database::Sqlite(dir.path().join("chat.db")),
     };
+    let building = Instant::now();
     let binary = tokio::task::spawn_blocking(node::server_binary).await??;
+    log.line(format!(
+        "server binary {} (up to date after {:.1} s)",
+        binary.display(),
+        building.elapsed().as_secs_f64()
+    ));
     let secret = format!("chaos-soak-secret-{:032x}", fastrand::u128(..));
     let mut nodes = Vec::new();
     let mut proxies = Vec::new();
@@ -268,6 +279,8 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
             ("DATABASE_URL".to_owned(), database.url()),
             ("JWT_SECRET".to_owned(), secret.clone()),
             ("RUST_LOG".to_owned(), "info".to_owned()),
+            // The logs go to files: no colour codes in them.
+            ("NO_COLOR".to_owned(), "1".to_owned()),
         ];
         if options.nodes > 1 {
             env.push(("CLUSTER_ADAPTER".to_owned(), "postgres".to_owned()));
@@ -295,6 +308,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
         offline_ever: Vec::new(),
     };
     let result = soak.chat().await;
+    soak.scan_logs();
     if result.is_err() || !soak.problems.is_empty() {
         for node in &soak.nodes {
             soak.log.line(format!(
@@ -310,6 +324,18 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
                 postgres.log_tail(20)
             ));
         }
+    }
+    if std::env::var_os("CHAT_CHAOS_KEEP").is_some() {
+        if let Database::Postgres(postgres) = &soak.database {
+            let _ = std::fs::write(
+                dir.path().join("postgres.log"),
+                postgres.log_tail(usize::MAX),
+            );
+        }
+        soak.log.line(format!(
+            "kept the node logs in {} (CHAT_CHAOS_KEEP)",
+            dir.keep().display()
+        ));
     }
     let mut outcome = result?;
     outcome.backend = backend;
@@ -406,6 +432,14 @@ impl Soak<'_> {
         );
 
         let stored = self.read_database(&fleet, &tokens).await?;
+        for node in &self.nodes {
+            let duplicates = metric(&node.url(), "chat_messages_duplicate_total").await;
+            self.log.line(format!(
+                "{} answered {} repeated sends from its store since its last start (idempotency)",
+                node.name,
+                duplicates.map_or("an unknown number of".to_owned(), |n| n.to_string())
+            ));
+        }
         let stored_count: usize = stored.values().map(Vec::len).sum();
         self.report(
             format!(
@@ -510,6 +544,16 @@ impl Soak<'_> {
                     proxy.url()
                 ));
             }
+            Fault::Freeze => {
+                let proxy = &self.proxies[proxy];
+                proxy.set_latency(options.fault_time);
+                self.log.line(format!(
+                    "  froze {} connections at {}: every byte held for {:.1} s",
+                    proxy.open_connections(),
+                    proxy.url(),
+                    options.fault_time.as_secs_f64()
+                ));
+            }
             Fault::KillServer => {
                 let node = &mut self.nodes[node];
                 let pid = node.pid().unwrap_or(0);
@@ -532,9 +576,21 @@ impl Soak<'_> {
             }
         }
         // The fault lasting is the scenario itself, not a wait for something to happen.
-        tokio::time::sleep(options.fault_time).await;
+        // Halfway through, the offline clients come back: they reconnect, join and backfill
+        // while the fault is still on.
+        tokio::time::sleep(options.fault_time / 2).await;
+        for &client in &offline {
+            fleet.clients[client].client.connect();
+        }
+        if !offline.is_empty() {
+            self.log.line(format!(
+                "  brought the {} offline clients back while the fault lasts",
+                offline.len()
+            ));
+        }
+        tokio::time::sleep(options.fault_time - options.fault_time / 2).await;
         match fault {
-            Fault::CutAndDelay => {
+            Fault::CutAndDelay | Fault::Freeze => {
                 let proxy = &self.proxies[proxy];
                 proxy.set_latency(Duration::ZERO);
                 self.log.line(format!(
@@ -572,9 +628,6 @@ impl Soak<'_> {
                     ));
                 }
             }
-        }
-        for &client in &offline {
-            fleet.clients[client].client.connect();
         }
         let healing = Instant::now();
         let everyone = fleet.clients.len();
@@ -704,6 +757,28 @@ impl Soak<'_> {
         Ok(stored)
     }
 
+    /// A node that panicked is a failure even if the clients did not notice; errors are
+    /// counted (a database outage is expected to log some).
+    fn scan_logs(&mut self) {
+        let mut panics = Vec::new();
+        for node in &self.nodes {
+            let log = std::fs::read_to_string(node.log_path()).unwrap_or_default();
+            let errors = log.lines().filter(|l| l.contains("ERROR")).count();
+            let warnings = log.lines().filter(|l| l.contains("WARN")).count();
+            self.log.line(format!(
+                "{} logged {errors} errors and {warnings} warnings ({})",
+                node.name,
+                node.log_path().display()
+            ));
+            panics.extend(
+                log.lines()
+                    .filter(|l| l.contains("panicked"))
+                    .map(|l| format!("{} panicked: {l}", node.name)),
+            );
+        }
+        self.report("no server node panicked".to_owned(), panics);
+    }
+
     fn report(&mut self, what: String, problems: Vec<String>) {
         if problems.is_empty() {
             self.log.line(format!("verified: {what}"));
@@ -768,4 +843,23 @@ impl Traffic {
         let _ = self.stop.send(true);
         self.task.await.unwrap_or_default()
     }
+}
+
+/// A counter from a node's `/metrics` (summed over its labels), if it answers.
+async fn metric(base: &str, name: &str) -> Option<u64> {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .ok()?;
+    let text = response.text().await.ok()?;
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|line| line.starts_with(name))
+        .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
+        .collect();
+    // Counters are whole numbers printed as floats.
+    // A counter never incremented is not rendered at all.
+    Some(values.iter().sum::<f64>() as u64)
 }
