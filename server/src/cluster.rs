@@ -6,8 +6,8 @@
 //! send rate limit need a shared, atomic view, and PostgreSQL is always there in cluster
 //! mode (SQLite is refused), so both adapters use the tables here:
 //!
-//! - `chat_cluster_nodes`: one row per live node, a lease renewed every
-//!   [`HEARTBEAT`] and valid for [`LEASE`]. A node killed with -9 stops renewing; its
+//! - `chat_cluster_nodes`: one row per live node, a lease (`CLUSTER_LEASE_SECS`,
+//!   [`DEFAULT_LEASE`]) renewed five times per lease. A node killed with -9 stops renewing; its
 //!   sockets stop counting when the lease runs out, and the next live node's heartbeat
 //!   reaps them and announces `user:offline` for users left with no socket anywhere.
 //! - `chat_cluster_sockets`: one row per connected socket (sid, user, node). Presence
@@ -27,12 +27,13 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use std::time::Duration;
 
-/// How often a node renews its lease and reaps dead nodes.
-pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// How long a lease lasts without renewal: a node that misses this many seconds of
-/// heartbeats is dead to the others. Long enough to ride out a slow database moment,
-/// short enough that a killed node's users go offline within seconds.
-pub const LEASE: Duration = Duration::from_secs(10);
+/// heartbeats is dead to the others. Long enough to ride out a slow database moment (four
+/// heartbeats in a row must fail), short enough that a killed node's users go offline
+/// within seconds.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+/// Heartbeats per lease.
+const HEARTBEATS_PER_LEASE: u32 = 5;
 /// Connections of the cluster pool (presence transitions, rate-limit upserts). Separate
 /// from the message pool so that presence work never starves sends, and from the
 /// adapter's pool because a transition holds its connection while it broadcasts.
@@ -70,6 +71,7 @@ const LIVE_SOCKETS_OF_USER: &str = "SELECT count(*) FROM chat_cluster_sockets s 
 pub struct Cluster {
     pool: PgPool,
     node_id: String,
+    lease: Duration,
 }
 
 /// A user's presence, locked until commit or drop (see [`Cluster::lock_user`]).
@@ -81,8 +83,8 @@ pub struct UserLock {
 
 impl Cluster {
     /// Connects a small pool to `database_url`, creates the tables and registers this
-    /// node's lease.
-    pub async fn start(database_url: &str) -> Result<Cluster, sqlx::Error> {
+    /// node's lease, valid for `lease`.
+    pub async fn start(database_url: &str, lease: Duration) -> Result<Cluster, sqlx::Error> {
         let pool = PgPoolOptions::new()
             .max_connections(CLUSTER_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -100,6 +102,7 @@ impl Cluster {
         let cluster = Cluster {
             pool,
             node_id: uuid::Uuid::new_v4().simple().to_string(),
+            lease,
         };
         cluster.renew_lease().await?;
         Ok(cluster)
@@ -107,6 +110,11 @@ impl Cluster {
 
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+
+    /// How often this node renews its lease and reaps dead nodes.
+    pub fn heartbeat(&self) -> Duration {
+        self.lease / HEARTBEATS_PER_LEASE
     }
 
     /// The pool (the PostgreSQL adapter copies its connection options).
@@ -125,7 +133,7 @@ impl Cluster {
              RETURNING (xmax = 0)",
         )
         .bind(&self.node_id)
-        .bind(LEASE.as_secs_f64())
+        .bind(self.lease.as_secs_f64())
         .fetch_one(&self.pool)
         .await?;
         Ok(inserted)

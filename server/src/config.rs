@@ -38,6 +38,9 @@ pub struct Config {
     pub web_dir: PathBuf,
     /// `CLUSTER_ADAPTER`.
     pub cluster_adapter: ClusterAdapter,
+    /// `CLUSTER_LEASE_SECS`: how long a cluster node counts as alive without renewing
+    /// its lease (a killed node's users go offline this long after it died).
+    pub cluster_lease: Duration,
 }
 
 /// Where Redis is when `CLUSTER_ADAPTER=redis` and `REDIS_URL` is not set.
@@ -175,6 +178,18 @@ impl Config {
             )));
         }
 
+        let cluster_lease = match get("CLUSTER_LEASE_SECS") {
+            None => crate::cluster::DEFAULT_LEASE,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "CLUSTER_LEASE_SECS must be a positive number of seconds, got {v:?}"
+                    )));
+                }
+            },
+        };
+
         Ok(Config {
             bind_addr,
             database_url,
@@ -183,6 +198,7 @@ impl Config {
             allowed_origins,
             web_dir,
             cluster_adapter,
+            cluster_lease,
         })
     }
 }

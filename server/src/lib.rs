@@ -163,7 +163,7 @@ impl Application {
         let cluster = if config.cluster_adapter.is_clustered() && db.kind() == BackendKind::Postgres
         {
             Some(
-                cluster::Cluster::start(&config.database_url)
+                cluster::Cluster::start(&config.database_url, config.cluster_lease)
                     .await
                     .context("cannot set up cluster mode in PostgreSQL")?,
             )

@@ -14,7 +14,7 @@
 
 use super::Shared;
 use super::limits::MAX_SOCKETS_PER_USER;
-use crate::cluster::{Cluster, HEARTBEAT};
+use crate::cluster::Cluster;
 use chat_wire::UserId;
 use chat_wire::event::{USER_OFFLINE, USER_ONLINE, conversation_room, user_room};
 use socketioxide::socket::Sid;
@@ -292,7 +292,7 @@ async fn offline_if_gone(shared: &Shared, cluster: &Cluster, users: Vec<UserId>)
 /// sockets of dead nodes (announcing their users offline), and registers this node's
 /// sockets again if its rows were lost.
 pub async fn heartbeat(shared: Arc<Shared>, cluster: Cluster) {
-    let mut every = tokio::time::interval(HEARTBEAT);
+    let mut every = tokio::time::interval(cluster.heartbeat());
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;

@@ -69,6 +69,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub backend: Backend,
+    /// `CLUSTER_ADAPTER` of this node.
+    #[allow(dead_code)] // read by the cluster suite, not the REST one
+    pub cluster_adapter: ClusterAdapter,
     /// Shared by the nodes of a cluster; dropped with the last of them.
     _database: Arc<TestDatabase>,
 }
@@ -101,13 +104,18 @@ impl TestApp {
     /// `count` nodes in cluster mode with `adapter`, sharing one fresh PostgreSQL
     /// database; `None` when PostgreSQL is unreachable outside CI.
     #[allow(dead_code)] // used by the cluster suite, not the REST one
-    pub async fn spawn_cluster(count: usize, adapter: ClusterAdapter) -> Option<Vec<TestApp>> {
+    pub async fn spawn_cluster(
+        count: usize,
+        adapter: ClusterAdapter,
+        lease: Duration,
+    ) -> Option<Vec<TestApp>> {
         let database = Arc::new(TestDatabase::postgres().await?);
         let mut nodes = Vec::new();
         for _ in 0..count {
             let adapter = adapter.clone();
             let node = Self::spawn_on(database.clone(), Backend::Postgres, move |c| {
                 c.cluster_adapter = adapter;
+                c.cluster_lease = lease;
             })
             .await;
             nodes.push(node);
@@ -115,21 +123,52 @@ impl TestApp {
         Some(nodes)
     }
 
+    /// Another node like this one (same database and configuration adjusted by
+    /// `customize`), on a runtime of its own that [`KillableNode::kill`] drops at once.
+    #[allow(dead_code)] // used by the cluster suite, not the REST one
+    pub fn spawn_killable(
+        &self,
+        customize: impl FnOnce(&mut Config) + Send + 'static,
+    ) -> KillableNode {
+        let url = self._database.url.clone();
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let mut config = test_config(url);
+                customize(&mut config);
+                let app = Application::build_with(config, Passwords::for_tests())
+                    .await
+                    .expect("the node starts");
+                let _ = address_tx.send(format!("http://{}", app.local_addr()));
+                tokio::spawn(app.run_until_stopped(std::future::pending()));
+                let _ = stopped.await;
+            });
+            // Every task (server, sockets, heartbeat, adapter) is dropped where it stands:
+            // no disconnect handler, no graceful leave; connections just close.
+            runtime.shutdown_background();
+        });
+        let address = address_rx.recv().expect("the node's address");
+        KillableNode {
+            address,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
     async fn spawn_on(
         database: Arc<TestDatabase>,
         backend: Backend,
         customize: impl FnOnce(&mut Config),
     ) -> TestApp {
-        let mut config = Config {
-            bind_addr: "127.0.0.1:0".parse().unwrap(),
-            database_url: database.url.clone(),
-            jwt_secret: JWT_SECRET.to_vec(),
-            jwt_ttl: Duration::from_secs(3600),
-            allowed_origins: None,
-            web_dir: PathBuf::from("/nonexistent/web"),
-            cluster_adapter: ClusterAdapter::None,
-        };
+        let mut config = test_config(database.url.clone());
         customize(&mut config);
+        let cluster_adapter = config.cluster_adapter.clone();
         let app = Application::build_with(config, Passwords::for_tests())
             .await
             .expect("the server starts");
@@ -141,6 +180,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             backend,
+            cluster_adapter,
             _database: database,
         }
     }
@@ -234,6 +274,48 @@ impl TestApp {
             &json!({ "clientMessageId": uuid::Uuid::new_v4().to_string(), "text": text }),
         )
         .await
+    }
+}
+
+/// A node as the tests configure it, on `database_url`.
+fn test_config(database_url: String) -> Config {
+    Config {
+        bind_addr: "127.0.0.1:0".parse().unwrap(),
+        database_url,
+        jwt_secret: JWT_SECRET.to_vec(),
+        jwt_ttl: Duration::from_secs(3600),
+        allowed_origins: None,
+        web_dir: PathBuf::from("/nonexistent/web"),
+        cluster_adapter: ClusterAdapter::None,
+        cluster_lease: server::cluster::DEFAULT_LEASE,
+    }
+}
+
+/// A server node that can be killed as by `kill -9` (see [`TestApp::spawn_killable`]).
+#[derive(Debug)]
+#[allow(dead_code)] // used by the cluster suite, not the REST one
+pub struct KillableNode {
+    pub address: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl KillableNode {
+    /// Drops the node's runtime: its sockets and database connections close, nothing
+    /// else runs. Returns once it is gone.
+    pub fn kill(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for KillableNode {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

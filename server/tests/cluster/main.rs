@@ -17,12 +17,14 @@ mod helpers;
 mod client;
 
 mod broadcast;
+mod failure;
 mod limits;
 mod presence;
 mod refusal;
 
 use helpers::{TestApp, TestUser};
 use serde_json::{Value, json};
+use server::cluster::DEFAULT_LEASE;
 use server::config::ClusterAdapter;
 use socketioxide_redis::drivers::redis::redis_client;
 use std::time::Duration;
@@ -38,23 +40,13 @@ pub struct Nodes {
 
 /// Two nodes with `CLUSTER_ADAPTER=postgres`, or `None` (skipped) without PostgreSQL.
 pub async fn postgres_nodes() -> Option<Nodes> {
-    nodes(ClusterAdapter::Postgres).await
+    nodes(Adapter::Postgres).await
 }
 
 /// Two nodes with `CLUSTER_ADAPTER=redis` under a fresh channel prefix, or `None`
 /// (skipped) without Redis or PostgreSQL.
 pub async fn redis_nodes() -> Option<Nodes> {
-    let url = std::env::var("CHAT_TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
-    if let Err(why) = ping_redis(&url).await {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Redis not reachable at {url} ({why}); CI requires it (set CHAT_TEST_REDIS_URL)"
-        );
-        eprintln!("skipped: Redis not reachable at {url}");
-        return None;
-    }
-    let prefix = format!("chat_test_{}", uuid::Uuid::new_v4().simple());
-    nodes(ClusterAdapter::Redis { url, prefix }).await
+    nodes(Adapter::Redis).await
 }
 
 async fn ping_redis(url: &str) -> Result<(), String> {
@@ -72,8 +64,9 @@ async fn ping_redis(url: &str) -> Result<(), String> {
     }
 }
 
-async fn nodes(adapter: ClusterAdapter) -> Option<Nodes> {
-    let mut nodes = TestApp::spawn_cluster(2, adapter).await?;
+async fn nodes(adapter: Adapter) -> Option<Nodes> {
+    let settings = adapter_settings(adapter).await?;
+    let mut nodes = TestApp::spawn_cluster(2, settings, DEFAULT_LEASE).await?;
     let b = nodes.pop().unwrap();
     let a = nodes.pop().unwrap();
     Some(Nodes { a, b })
@@ -108,6 +101,71 @@ macro_rules! on_both_adapters {
     };
 }
 pub(crate) use on_both_adapters;
+
+/// Like [`on_both_adapters!`] for tests that start their own nodes: each body gets one
+/// node `$app` with the given lease, and spawns the others it needs like it.
+macro_rules! on_both_adapters_with_lease {
+    ($(async fn $name:ident($app:ident: TestApp, $lease:expr) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn body($app: $crate::helpers::TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::one_node($crate::Adapter::Postgres, $lease).await {
+                        body(app).await;
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn redis() {
+                    if let Some(app) = $crate::one_node($crate::Adapter::Redis, $lease).await {
+                        body(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_adapters_with_lease;
+
+/// Which adapter a test runs with.
+#[derive(Clone, Copy, Debug)]
+pub enum Adapter {
+    Postgres,
+    Redis,
+}
+
+/// The adapter settings of a test: a fresh Redis prefix, or `None` (skipped) without
+/// Redis.
+async fn adapter_settings(adapter: Adapter) -> Option<ClusterAdapter> {
+    match adapter {
+        Adapter::Postgres => Some(ClusterAdapter::Postgres),
+        Adapter::Redis => {
+            let url = std::env::var("CHAT_TEST_REDIS_URL")
+                .unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
+            if let Err(why) = ping_redis(&url).await {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "Redis not reachable at {url} ({why}); CI requires it (set CHAT_TEST_REDIS_URL)"
+                );
+                eprintln!("skipped: Redis not reachable at {url}");
+                return None;
+            }
+            let prefix = format!("chat_test_{}", uuid::Uuid::new_v4().simple());
+            Some(ClusterAdapter::Redis { url, prefix })
+        }
+    }
+}
+
+/// One cluster node with `adapter` and `lease`, or `None` (skipped).
+pub async fn one_node(adapter: Adapter, lease: Duration) -> Option<TestApp> {
+    let settings = adapter_settings(adapter).await?;
+    TestApp::spawn_cluster(1, settings, lease).await?.pop()
+}
 
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -26,6 +26,7 @@ async fn sqlite_refuses_cluster_mode_when_built() {
             allowed_origins: None,
             web_dir: PathBuf::from("/nonexistent/web"),
             cluster_adapter: adapter,
+            cluster_lease: server::cluster::DEFAULT_LEASE,
         };
         let err = Application::build_with(config, Passwords::for_tests())
             .await

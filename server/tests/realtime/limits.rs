@@ -191,6 +191,7 @@ async fn shutdown_tells_every_socket() {
         allowed_origins: None,
         web_dir: PathBuf::from("/nonexistent/web"),
         cluster_adapter: ClusterAdapter::None,
+        cluster_lease: server::cluster::DEFAULT_LEASE,
     };
     let app = Application::build_with(config, Passwords::for_tests())
         .await
