@@ -52,8 +52,9 @@ pub enum Fault {
     CutAndDelay,
     /// Every client connection is cut and new ones are refused while the fault lasts.
     RefuseConnections,
-    /// Connections stay open but every byte is held for the whole fault (longer than the
-    /// engine's ack timeout, so sends are tried again while earlier tries are in flight).
+    /// Connections stay open but every byte is held for [`Options::freeze`] (a round trip
+    /// takes longer than the engine's ack timeout, so sends are tried again while earlier
+    /// tries are in flight).
     Freeze,
     /// A server node is killed with SIGKILL and started again when the fault ends.
     KillServer,
@@ -102,6 +103,10 @@ pub struct Options {
     pub fault_time: Duration,
     /// How long a delayed connection waits per chunk and direction.
     pub latency: Duration,
+    /// How long a frozen connection holds each chunk, per direction: twice it must exceed
+    /// the engine's ack timeout plus its first retry delay (5 s + 1 s), so a retry goes out
+    /// while the first try is still in flight and the server sees the send twice.
+    pub freeze: Duration,
     /// Clients taken offline (disconnected by the app) during each round.
     pub offline_per_round: usize,
     /// Traffic flows this long before the first round and after the last.
@@ -137,6 +142,7 @@ impl Options {
             rounds: EVERY_FAULT.to_vec(),
             fault_time: Duration::from_secs(3),
             latency: Duration::from_millis(150),
+            freeze: Duration::from_secs(4),
             offline_per_round: 3,
             calm: Duration::from_secs(1),
             patience: Duration::from_secs(60),
@@ -159,6 +165,7 @@ impl Options {
             rounds: EVERY_FAULT.repeat(3),
             fault_time: Duration::from_secs(6),
             latency: Duration::from_millis(300),
+            freeze: Duration::from_secs(5),
             offline_per_round: 12,
             calm: Duration::from_secs(5),
             patience: Duration::from_secs(120),
@@ -546,12 +553,12 @@ impl Soak<'_> {
             }
             Fault::Freeze => {
                 let proxy = &self.proxies[proxy];
-                proxy.set_latency(options.fault_time);
+                proxy.set_latency(options.freeze);
                 self.log.line(format!(
-                    "  froze {} connections at {}: every byte held for {:.1} s",
+                    "  froze {} connections at {}: every byte held for {:.1} s each way",
                     proxy.open_connections(),
                     proxy.url(),
-                    options.fault_time.as_secs_f64()
+                    options.freeze.as_secs_f64()
                 ));
             }
             Fault::KillServer => {
