@@ -103,17 +103,16 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
         onContentSizeChange={scroll.onContentSizeChange}
       >
         <View onLayout={scroll.onMessagesLayout}>
-          {room.hasOlder && (
-            <Pressable
-              testID="load-older-button"
-              role="button"
-              disabled={room.loadingOlder}
-              onPress={scroll.loadOlder}
-              style={styles.older}
-            >
-              <Text style={styles.olderText}>{room.loadingOlder ? "Loading older messages…" : "Load older messages"}</Text>
-            </Pressable>
-          )}
+          {/* One height whatever it shows, so an arriving older page moves the view by exactly its own height. */}
+          <View style={styles.olderSlot}>
+            {room.hasOlder ? (
+              <Pressable testID="load-older-button" role="button" disabled={room.loadingOlder} onPress={scroll.loadOlder}>
+                <Text style={styles.olderText}>{room.loadingOlder ? "Loading older messages…" : "Load older messages"}</Text>
+              </Pressable>
+            ) : (
+              room.synced && room.messages.length > 0 && <Text style={styles.beginning}>Beginning of the conversation</Text>
+            )}
+          </View>
           {room.messages.length === 0 && (
             <Text style={styles.empty}>{room.synced ? "No messages yet. Say hello!" : "Loading messages…"}</Text>
           )}
@@ -232,17 +231,24 @@ function useStickyScroll(
   const offsetY = useRef(0);
   const contentHeight = useRef(0);
   const viewportHeight = useRef(0);
-  /** Set while an older page is on its way: where the reader was, to restore afterwards. */
-  const anchor = useRef<{ readonly height: number; readonly y: number } | null>(null);
+  /**
+   * Set while an older page is on its way: where the reader was (and how many messages
+   * there were), so that when the page is laid out above, the same messages stay in view.
+   */
+  const anchor = useRef<{ readonly height: number; readonly y: number; readonly count: number } | null>(null);
 
   const loadOlder = useCallback(() => {
-    if (!hasOlder || loadingOlder || anchor.current !== null) return;
-    if (loadOlderPage()) anchor.current = { height: contentHeight.current, y: offsetY.current };
-  }, [hasOlder, loadingOlder, loadOlderPage]);
+    if (!hasOlder || loadingOlder) return;
+    if (loadOlderPage()) {
+      anchor.current = { height: contentHeight.current, y: offsetY.current, count: messages.length };
+    }
+  }, [hasOlder, loadingOlder, loadOlderPage, messages.length]);
 
-  // An older page that brought nothing (or failed) releases the anchor.
+  // A fetch that ended without new messages (nothing older, or it failed) releases the
+  // anchor. When messages did arrive, the next content size change uses it: the new
+  // height is only known after layout, so it cannot be judged here.
   useEffect(() => {
-    if (!loadingOlder && anchor.current !== null && contentHeight.current <= anchor.current.height) {
+    if (!loadingOlder && anchor.current !== null && messages.length === anchor.current.count) {
       anchor.current = null;
     }
   }, [loadingOlder, messages]);
@@ -334,7 +340,8 @@ const styles = StyleSheet.create({
   presenceText: { fontSize: 13, color: colors.muted },
   list: { flex: 1 },
   listContent: { padding: 16, flexGrow: 1, justifyContent: "flex-end" },
-  older: { alignSelf: "center", padding: 8, marginBottom: 8 },
+  olderSlot: { height: 40, alignItems: "center", justifyContent: "center" },
+  beginning: { color: colors.muted, fontSize: 12 },
   olderText: { color: colors.primary, fontWeight: "600" },
   empty: { color: colors.muted, textAlign: "center", marginVertical: 24 },
   typingSlot: { minHeight: 22, paddingHorizontal: 16, justifyContent: "center" },
