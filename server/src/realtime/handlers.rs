@@ -7,9 +7,9 @@
 
 use super::args::{self, Args, bad_request};
 use super::limits::MAX_JOINED_PER_SOCKET;
-use super::presence;
+use super::presence::{self, Transition};
 use super::typing::emit_stop;
-use super::{Shared, broadcast, root};
+use super::{Shared, root};
 use crate::error::NOT_A_PARTICIPANT;
 use crate::messaging::{SendError as SendFailure, send_message};
 use crate::rate_limit::RetryAfter;
@@ -49,6 +49,10 @@ pub struct Session {
     ended: AtomicBool,
     /// Set when the socket overflowed its send buffer and is being closed.
     flooding: AtomicBool,
+    /// One node: the presence change the handshake made, announced by the connect
+    /// handler once the client has its CONNECT answer (the announcement reads the
+    /// database, which the handshake should not wait for).
+    pending: Mutex<Option<Transition>>,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -125,6 +129,7 @@ pub async fn authenticate<A: Adapter>(
         expiry: Mutex::new(None),
         ended: AtomicBool::new(false),
         flooding: AtomicBool::new(false),
+        pending: Mutex::new(None),
     }));
     // Handlers are registered here, before the CONNECT answer goes out: the connect
     // handler runs in a task spawned after it, and an event the client sends at once
@@ -142,11 +147,11 @@ pub async fn authenticate<A: Adapter>(
     // Counted before the CONNECT answer, so that once a client is told it is connected,
     // every node counts it (presence, socket cap). The cap check and the count are one
     // atomic step, so two handshakes of one user cannot both take the last place.
-    if presence::socket_connected(&shared, claims.user_id, s.id)
+    let pending = presence::socket_connected(&shared, claims.user_id, s.id)
         .await
-        .is_err()
-    {
-        return Err(HandshakeError::TooManySockets);
+        .map_err(|presence::TooMany| HandshakeError::TooManySockets)?;
+    if let Some(session) = session_of(&s) {
+        *locked(&session.pending) = pending;
     }
     Ok(())
 }
@@ -185,6 +190,11 @@ pub async fn on_connect<A: Adapter>(
     if !s.connected() {
         // Closed before on_disconnect could run: clean up here instead (once).
         end_session(&shared, sid, &session).await;
+        return;
+    }
+    let pending = locked(&session.pending).take();
+    if let Some(transition) = pending {
+        presence::announce_local(&shared, user, transition).await;
     }
 }
 
@@ -378,8 +388,9 @@ async fn join_inner<A: Adapter>(
     s.join(room.clone());
     let newly = locked(&session.joined).insert(conversation);
     locked(&session.member_of).insert(conversation);
-    if newly {
-        broadcast(s.to(room).except(user_room(user)), USER_ONLINE, &user).await;
+    if newly && let Some(io) = shared.io() {
+        io.emit(vec![room], Some(user_room(user)), USER_ONLINE, &user)
+            .await;
     }
     // The caller is online by definition, even if this event overtook the connect
     // handler's presence bookkeeping.

@@ -65,7 +65,7 @@ use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::operators::BroadcastOperators;
-use socketioxide::{SocketIo, SocketIoBuilder, TransportType};
+use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder, TransportType};
 use socketioxide_postgres::{PostgresAdapterConfig, PostgresAdapterCtr, SqlxAdapter};
 use socketioxide_redis::drivers::redis::redis_client;
 use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
@@ -178,16 +178,15 @@ impl Io {
         event: &'static str,
         data: &T,
     ) {
-        with_io!(self, |io| {
-            if let Some(root) = root(io) {
-                let op = root.to(rooms);
-                let op = match except {
-                    Some(room) => op.except(room),
-                    None => op,
-                };
-                broadcast(op, event, data).await;
+        match self {
+            Io::Local(io) => {
+                if let Some(root) = root(io) {
+                    broadcast(select(root, rooms, except), event, data).await;
+                }
             }
-        })
+            Io::Postgres(io) => emit_everywhere(io, rooms, except, event, data).await,
+            Io::Redis(io) => emit_everywhere(io, rooms, except, event, data).await,
+        }
     }
 
     async fn close(&self) {
@@ -431,8 +430,7 @@ pub(crate) fn root<A: Adapter>(io: &SocketIo<A>) -> Option<BroadcastOperators<A>
 
 /// Emits to a set of rooms, logging (not hiding) a failure: with the local adapter an
 /// emit only fails on serialisation; a full socket buffer drops that socket's copy, which
-/// socketioxide reports itself. With a cluster adapter it also fails when the other
-/// nodes cannot be reached (PostgreSQL or Redis down): local sockets still get it.
+/// socketioxide reports itself.
 pub(crate) async fn broadcast<A: Adapter, T: Serialize + ?Sized>(
     op: BroadcastOperators<A>,
     event: &'static str,
@@ -440,6 +438,46 @@ pub(crate) async fn broadcast<A: Adapter, T: Serialize + ?Sized>(
 ) {
     if let Err(e) = op.emit(event, data).await {
         tracing::warn!(event, error = %e, "broadcast failed");
+    }
+}
+
+/// `rooms` minus `except`.
+fn select<A: Adapter>(
+    op: BroadcastOperators<A>,
+    rooms: Vec<String>,
+    except: Option<String>,
+) -> BroadcastOperators<A> {
+    let op = op.to(rooms);
+    match except {
+        Some(room) => op.except(room),
+        None => op,
+    }
+}
+
+/// A cluster emit. When the other nodes cannot be reached (PostgreSQL or Redis down) the
+/// adapter fails the whole emit, local sockets included; this node's sockets then still
+/// get it, and the others catch up from the history (a client that sees a seq skip ahead
+/// backfills, SPEC.md section 4).
+async fn emit_everywhere<A: Adapter, T: Serialize + ?Sized>(
+    io: &SocketIo<A>,
+    rooms: Vec<String>,
+    except: Option<String>,
+    event: &'static str,
+    data: &T,
+) {
+    let Some(ns) = root(io) else {
+        return;
+    };
+    let everywhere = select(ns, rooms.clone(), except.clone());
+    match everywhere.emit(event, data).await {
+        Ok(()) => {}
+        Err(BroadcastError::Adapter(e)) => {
+            tracing::warn!(event, error = %e, "broadcast to the other nodes failed: sending on this node only");
+            if let Some(ns) = root(io) {
+                broadcast(select(ns.local(), rooms, except), event, data).await;
+            }
+        }
+        Err(e) => tracing::warn!(event, error = %e, "broadcast failed"),
     }
 }
 

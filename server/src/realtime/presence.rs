@@ -145,28 +145,31 @@ impl Presence {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TooMany;
 
-/// Counts a connected socket, and announces `user:online` if it is the user's first
-/// (on any node, in a cluster). `Err(TooMany)`: not counted, close the socket.
-pub async fn socket_connected(shared: &Shared, user: UserId, sid: Sid) -> Result<(), TooMany> {
+/// Counts a connected socket (`Err(TooMany)`: not counted, refuse the socket). In a
+/// cluster it also announces `user:online` if this is the user's first socket on any
+/// node; on one node it returns the transition for [`announce_local`] to announce later.
+pub async fn socket_connected(
+    shared: &Shared,
+    user: UserId,
+    sid: Sid,
+) -> Result<Option<Transition>, TooMany> {
     let Some(cluster) = &shared.cluster else {
-        let transition = match shared.presence.add(user, sid, MAX_SOCKETS_PER_USER) {
-            Added::Yes(transition) => transition,
-            Added::TooMany => return Err(TooMany),
+        return match shared.presence.add(user, sid, MAX_SOCKETS_PER_USER) {
+            Added::Yes(transition) => Ok(Some(transition)),
+            Added::TooMany => Err(TooMany),
         };
-        announce_local(shared, user, transition).await;
-        return Ok(());
     };
     // This node's own count is bookkeeping (for re-registration); the cap is the cluster's.
     shared.presence.add(user, sid, usize::MAX);
     match cluster_connect(shared, cluster, user, sid, true).await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) => Ok(None),
         Ok(Err(TooMany)) => {
             shared.presence.remove(user, sid);
             Err(TooMany)
         }
         Err(e) => {
             tracing::error!(%user, error = %e, "cluster: cannot record a socket; presence may be stale");
-            Ok(())
+            Ok(None)
         }
     }
 }
@@ -228,7 +231,7 @@ async fn cluster_connect(
 }
 
 /// One node: announces a transition if it still describes the state (see the module doc).
-async fn announce_local(shared: &Shared, user: UserId, transition: Transition) {
+pub async fn announce_local(shared: &Shared, user: UserId, transition: Transition) {
     let event = match transition {
         Transition::CameOnline { .. } => USER_ONLINE,
         Transition::WentOffline => USER_OFFLINE,
