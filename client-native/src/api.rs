@@ -37,23 +37,14 @@ impl Api {
         }
     }
 
+    /// Creates an account (`201`); a taken username is `Refused` with `conflict`.
     pub async fn register(
         &self,
         username: &str,
         password: &str,
     ) -> Result<AuthResponse, ApiCallError> {
-        let body = Credentials {
-            username: username.to_owned(),
-            password: password.to_owned(),
-        };
-        parse(
-            self.http
-                .post(self.url("/api/auth/register"))
-                .json(&body)
-                .send()
-                .await?,
-        )
-        .await
+        self.authenticate("/api/auth/register", username, password)
+            .await
     }
 
     pub async fn login(
@@ -61,18 +52,21 @@ impl Api {
         username: &str,
         password: &str,
     ) -> Result<AuthResponse, ApiCallError> {
+        self.authenticate("/api/auth/login", username, password)
+            .await
+    }
+
+    async fn authenticate(
+        &self,
+        path: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<AuthResponse, ApiCallError> {
         let body = Credentials {
             username: username.to_owned(),
             password: password.to_owned(),
         };
-        parse(
-            self.http
-                .post(self.url("/api/auth/login"))
-                .json(&body)
-                .send()
-                .await?,
-        )
-        .await
+        parse(self.http.post(self.url(path)).json(&body).send().await?).await
     }
 
     /// Creates a conversation of the caller and `participants` (or finds the direct one).
