@@ -6,7 +6,7 @@
 import { useConversation } from "chat-client";
 import type { ChatEngine, Conversation, MessageView } from "chat-client";
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { LayoutChangeEvent, NativeScrollEvent, NativeSyntheticEvent } from "react-native";
+import type { NativeScrollEvent, NativeSyntheticEvent } from "react-native";
 import { Pressable, ScrollView, StyleSheet, Text, TextInput, View } from "react-native";
 
 import { Button } from "../components/Button";
@@ -40,7 +40,7 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
   const typing = room.typingUserIds.filter((id) => id !== myId);
 
   useMarkRead(room.messages, myId, room.markRead);
-  const scroll = useStickyScroll(room.messages, room.synced, room.hasOlder, room.loadingOlder, room.loadOlder);
+  const scroll = useStickyScroll(room.messages, room.hasOlder, room.loadingOlder, room.loadOlder);
 
   const [draft, setDraft] = useState("");
   const [sendError, setSendError] = useState<string | null>(null);
@@ -102,30 +102,28 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
         onLayout={scroll.onLayout}
         onContentSizeChange={scroll.onContentSizeChange}
       >
-        <View onLayout={scroll.onMessagesLayout}>
-          {/* One height whatever it shows, so an arriving older page moves the view by exactly its own height. */}
-          <View style={styles.olderSlot}>
-            {room.hasOlder ? (
-              <Pressable testID="load-older-button" role="button" disabled={room.loadingOlder} onPress={scroll.loadOlder}>
-                <Text style={styles.olderText}>{room.loadingOlder ? "Loading older messages…" : "Load older messages"}</Text>
-              </Pressable>
-            ) : (
-              room.synced && room.messages.length > 0 && <Text style={styles.beginning}>Beginning of the conversation</Text>
-            )}
-          </View>
-          {room.messages.length === 0 && (
-            <Text style={styles.empty}>{room.synced ? "No messages yet. Say hello!" : "Loading messages…"}</Text>
+        {/* One height whatever it shows, so an arriving older page moves the view by exactly its own height. */}
+        <View style={styles.olderSlot}>
+          {room.hasOlder ? (
+            <Pressable testID="load-older-button" role="button" disabled={room.loadingOlder} onPress={scroll.loadOlder}>
+              <Text style={styles.olderText}>{room.loadingOlder ? "Loading older messages…" : "Load older messages"}</Text>
+            </Pressable>
+          ) : (
+            room.synced && room.messages.length > 0 && <Text style={styles.beginning}>Beginning of the conversation</Text>
           )}
-          {room.messages.map((message) => (
-            <MessageItem
-              key={messageKey(message, myId)}
-              message={message}
-              mine={message.senderId === null || message.senderId === myId}
-              showSender={conversation.kind === "group"}
-              onRetry={onRetry}
-            />
-          ))}
         </View>
+        {room.messages.length === 0 && (
+          <Text style={styles.empty}>{room.synced ? "No messages yet. Say hello!" : "Loading messages…"}</Text>
+        )}
+        {room.messages.map((message) => (
+          <MessageItem
+            key={messageKey(message, myId)}
+            message={message}
+            mine={message.senderId === null || message.senderId === myId}
+            showSender={conversation.kind === "group"}
+            onRetry={onRetry}
+          />
+        ))}
       </ScrollView>
 
       <View style={styles.typingSlot}>
@@ -221,7 +219,6 @@ function useMarkRead(messages: readonly MessageView[], myId: number, markRead: (
  */
 function useStickyScroll(
   messages: readonly MessageView[],
-  synced: boolean,
   hasOlder: boolean,
   loadingOlder: boolean,
   loadOlderPage: () => boolean,
@@ -230,7 +227,6 @@ function useStickyScroll(
   const atBottom = useRef(true);
   const offsetY = useRef(0);
   const contentHeight = useRef(0);
-  const viewportHeight = useRef(0);
   /**
    * Set while an older page is on its way: where the reader was (and how many messages
    * there were), so that when the page is laid out above, the same messages stay in view.
@@ -252,22 +248,6 @@ function useStickyScroll(
       anchor.current = null;
     }
   }, [loadingOlder, messages]);
-
-  // A short history that does not fill the screen cannot be scrolled up: fetch on. The
-  // messages' own height counts (the content container stretches to the viewport).
-  const messagesHeight = useRef(0);
-  const fillScreen = useCallback(() => {
-    if (synced && viewportHeight.current > 0 && messagesHeight.current < viewportHeight.current) loadOlder();
-  }, [synced, loadOlder]);
-  useEffect(fillScreen, [fillScreen, messages]);
-
-  const onMessagesLayout = useCallback(
-    (event: LayoutChangeEvent) => {
-      messagesHeight.current = event.nativeEvent.layout.height;
-      fillScreen();
-    },
-    [fillScreen],
-  );
 
   const onScroll = useCallback(
     (event: NativeSyntheticEvent<NativeScrollEvent>) => {
@@ -297,25 +277,19 @@ function useStickyScroll(
       } else if (atBottom.current) {
         ref.current?.scrollToEnd({ animated: false });
       }
-      fillScreen();
     },
-    [fillScreen],
+    [],
   );
 
-  const onLayout = useCallback(
-    (event: LayoutChangeEvent) => {
-      viewportHeight.current = event.nativeEvent.layout.height;
-      if (atBottom.current) ref.current?.scrollToEnd({ animated: false });
-      fillScreen();
-    },
-    [fillScreen],
-  );
+  const onLayout = useCallback(() => {
+    if (atBottom.current) ref.current?.scrollToEnd({ animated: false });
+  }, []);
 
   const stickToBottom = useCallback(() => {
     atBottom.current = true;
   }, []);
 
-  return { ref, onScroll, onContentSizeChange, onLayout, onMessagesLayout, loadOlder, stickToBottom };
+  return { ref, onScroll, onContentSizeChange, onLayout, loadOlder, stickToBottom };
 }
 
 const styles = StyleSheet.create({
