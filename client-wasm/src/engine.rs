@@ -7,7 +7,7 @@ use chat_wire::socket::{
 };
 use chat_wire::{ConversationId, ErrorCode, Message, MessageId, UserId};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use crate::snapshot::{ConnectionView, ConversationView, Snapshot};
 use crate::time::Millis;
 use crate::timeline::{Inserted, MessageStatus, MessageView, Timeline};
 use crate::timer::{Timer, TimerTable};
+use crate::vecmap::{VecMap, VecSet};
 
 /// Something the driver must do or tell the app, in the order the engine produced it.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,18 +133,18 @@ pub struct Engine {
     next_socket: u64,
     next_ack: u64,
     next_request: u64,
-    acks: BTreeMap<AckId, AckWait>,
-    requests: BTreeMap<RequestId, HistoryRequest>,
+    acks: VecMap<AckId, AckWait>,
+    requests: VecMap<RequestId, HistoryRequest>,
     /// HTTP-only mode: sends in flight as `POST`s, by request, with the ack id their
     /// outbox entry waits on (so a late answer to an older try is told apart).
-    http_sends: BTreeMap<RequestId, (AckId, ClientMessageId)>,
+    http_sends: VecMap<RequestId, (AckId, ClientMessageId)>,
     /// HTTP-only mode: when history is polled next.
     next_poll: Option<Millis>,
-    conversations: BTreeMap<ConversationId, ConversationState>,
+    conversations: VecMap<ConversationId, ConversationState>,
     outbox: Outbox,
     pending_reads: Vec<MessageId>,
     outputs: VecDeque<Output>,
-    dirty: BTreeSet<ConversationId>,
+    dirty: VecSet<ConversationId>,
     outbox_dirty: bool,
     snapshot: Arc<Snapshot>,
 }
@@ -229,10 +230,10 @@ struct ConversationState {
     /// Own typing: when `typing:start` was last sent and when `typing:stop` is due.
     typing_out: Option<(Millis, Millis)>,
     /// Others typing, until when.
-    typing_in: BTreeMap<UserId, Millis>,
-    online: BTreeSet<UserId>,
+    typing_in: VecMap<UserId, Millis>,
+    online: VecSet<UserId>,
     /// Users known to be in the conversation (so `user:online` can be placed).
-    participants: BTreeSet<UserId>,
+    participants: VecSet<UserId>,
 }
 
 impl ConversationState {
@@ -247,9 +248,9 @@ impl ConversationState {
             backfill_retry_at: None,
             older: None,
             typing_out: None,
-            typing_in: BTreeMap::new(),
-            online: BTreeSet::new(),
-            participants: BTreeSet::new(),
+            typing_in: VecMap::new(),
+            online: VecSet::new(),
+            participants: VecSet::new(),
         }
     }
 
@@ -286,15 +287,15 @@ impl Engine {
             next_socket: 0,
             next_ack: 0,
             next_request: 0,
-            acks: BTreeMap::new(),
-            requests: BTreeMap::new(),
-            http_sends: BTreeMap::new(),
+            acks: VecMap::new(),
+            requests: VecMap::new(),
+            http_sends: VecMap::new(),
             next_poll: None,
-            conversations: BTreeMap::new(),
+            conversations: VecMap::new(),
             outbox: Outbox::default(),
             pending_reads: Vec::new(),
             outputs: VecDeque::new(),
-            dirty: BTreeSet::new(),
+            dirty: VecSet::new(),
             outbox_dirty: false,
             snapshot: Arc::new(Snapshot {
                 version: 0,
@@ -303,7 +304,7 @@ impl Engine {
                     reconnect_at: None,
                     failed_attempts: 0,
                 },
-                conversations: BTreeMap::new(),
+                conversations: std::collections::BTreeMap::new(),
                 outbox_len: 0,
             }),
         }

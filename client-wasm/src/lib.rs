@@ -64,6 +64,7 @@ pub mod time;
 pub mod timeline;
 mod timer;
 mod token;
+mod vecmap;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -28,7 +28,6 @@ mod to_js;
 
 use js_sys::{Function, Object, Promise};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -38,6 +37,7 @@ use crate::config::Config;
 use crate::engine::{Engine, Event, Output};
 use crate::ids::{RequestId, SocketId};
 use crate::time::Millis;
+use crate::vecmap::VecMap;
 use args::{StorageKind, TransportKind};
 use error::console_error;
 use socket::Socket;
@@ -371,7 +371,7 @@ enum Listeners {
 pub(crate) struct Driver {
     this: Weak<Driver>,
     engine: RefCell<Engine>,
-    sockets: RefCell<BTreeMap<SocketId, Socket>>,
+    sockets: RefCell<VecMap<SocketId, Socket>>,
     timer: RefCell<DeadlineTimer>,
     cache: RefCell<JsCache>,
     store: OutboxStore,

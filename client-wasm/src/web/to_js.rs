@@ -8,7 +8,7 @@
 
 use chat_wire::ConversationId;
 use js_sys::{Array, Object, Reflect};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use wasm_bindgen::JsValue;
 
@@ -16,12 +16,13 @@ use crate::connection::ConnectionState;
 use crate::engine::Event;
 use crate::snapshot::{ConnectionView, ConversationView, Snapshot};
 use crate::timeline::MessageView;
+use crate::vecmap::VecMap;
 
 #[derive(Debug, Default)]
 pub(crate) struct JsCache {
     snapshot: Option<(u64, Object)>,
     connection: Option<(ConnectionView, Object)>,
-    conversations: BTreeMap<ConversationId, CachedConversation>,
+    conversations: VecMap<ConversationId, CachedConversation>,
     /// `performance.timeOrigin`, to turn engine time into epoch ms.
     time_origin: f64,
 }
