@@ -70,7 +70,6 @@ pub struct TestApp {
     pub state: AppState,
     pub backend: Backend,
     /// `CLUSTER_ADAPTER` of this node.
-    #[allow(dead_code)] // read by the cluster suite, not the REST one
     pub cluster_adapter: ClusterAdapter,
     /// Shared by the nodes of a cluster; dropped with the last of them.
     _database: Arc<TestDatabase>,
@@ -103,7 +102,6 @@ impl TestApp {
 
     /// `count` nodes in cluster mode with `adapter`, sharing one fresh PostgreSQL
     /// database; `None` when PostgreSQL is unreachable outside CI.
-    #[allow(dead_code)] // used by the cluster suite, not the REST one
     pub async fn spawn_cluster(
         count: usize,
         adapter: ClusterAdapter,
@@ -125,14 +123,13 @@ impl TestApp {
 
     /// Another node like this one (same database and configuration adjusted by
     /// `customize`), on a runtime of its own that [`KillableNode::kill`] drops at once.
-    #[allow(dead_code)] // used by the cluster suite, not the REST one
     pub fn spawn_killable(
         &self,
         customize: impl FnOnce(&mut Config) + Send + 'static,
     ) -> KillableNode {
         let url = self._database.url.clone();
         let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<Stop>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -146,8 +143,14 @@ impl TestApp {
                     .await
                     .expect("the node starts");
                 let _ = address_tx.send(format!("http://{}", app.local_addr()));
-                tokio::spawn(app.run_until_stopped(std::future::pending()));
-                let _ = stopped.await;
+                let (graceful, signalled) = tokio::sync::oneshot::channel::<()>();
+                let server = tokio::spawn(app.run_until_stopped(async move {
+                    let _ = signalled.await;
+                }));
+                if let Ok(Stop::Graceful) = stopped.await {
+                    let _ = graceful.send(());
+                    let _ = server.await;
+                }
             });
             // Every task (server, sockets, heartbeat, adapter) is dropped where it stands:
             // no disconnect handler, no graceful leave; connections just close.
@@ -293,19 +296,48 @@ fn test_config(database_url: String) -> Config {
 
 /// A server node that can be killed as by `kill -9` (see [`TestApp::spawn_killable`]).
 #[derive(Debug)]
-#[allow(dead_code)] // used by the cluster suite, not the REST one
 pub struct KillableNode {
     pub address: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<Stop>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How a [`KillableNode`] ends.
+#[derive(Debug)]
+enum Stop {
+    /// As by SIGTERM: the server's graceful shutdown runs to its end.
+    Graceful,
+    /// As by `kill -9`.
+    Kill,
 }
 
 impl KillableNode {
     /// Drops the node's runtime: its sockets and database connections close, nothing
     /// else runs. Returns once it is gone.
     pub fn kill(&mut self) {
+        self.end(Stop::Kill);
+    }
+
+    /// Runs the node's graceful shutdown (as on SIGTERM) and returns once it is done.
+    pub async fn stop(&mut self) {
+        let stop = self.stop.take();
+        let thread = self.thread.take();
+        // Joining blocks: do it off the test's runtime threads.
+        tokio::task::spawn_blocking(move || {
+            if let Some(stop) = stop {
+                let _ = stop.send(Stop::Graceful);
+            }
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+        })
+        .await
+        .expect("the node stops");
+    }
+
+    fn end(&mut self, how: Stop) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(how);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

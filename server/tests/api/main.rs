@@ -2,6 +2,8 @@
 //! `on_both_backends!` block runs twice, as `…::sqlite` and `…::postgres`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Shared with the realtime and cluster suites: not every helper is used here.
+#[allow(dead_code)]
 mod helpers;
 
 mod auth;
