@@ -214,7 +214,7 @@ impl Outbox {
                 },
             });
         }
-        outbox.entries.sort_by_key(|e| e.order);
+        outbox.entries.sort_unstable_by_key(|e| e.order);
         Ok(outbox)
     }
 }

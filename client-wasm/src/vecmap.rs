@@ -3,8 +3,6 @@
 //! conversations, users typing), where a sorted `Vec` is as fast as a B-tree, and each
 //! B-tree key/value type costs some 4 KiB of wasm against about 1 KiB for these.
 
-use std::cmp::Ordering;
-
 /// A map kept sorted by key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct VecMap<K, V> {
@@ -196,11 +194,11 @@ impl<T: Ord> Extend<T> for VecSet<T> {
 }
 
 impl<T: Ord> FromIterator<T> for VecSet<T> {
+    /// By insertion, not by sorting: the sets are small, and a sort is kilobytes of wasm.
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut items: Vec<T> = iter.into_iter().collect();
-        items.sort();
-        items.dedup_by(|a, b| (*a).cmp(b) == Ordering::Equal);
-        VecSet { items }
+        let mut set = VecSet::new();
+        set.extend(iter);
+        set
     }
 }
 
