@@ -78,8 +78,16 @@ impl fmt::Display for Fault {
 }
 
 impl Fault {
-    fn needs_postgres(self) -> bool {
+    pub fn needs_postgres(self) -> bool {
         matches!(self, Fault::RestartPostgres | Fault::CrashPostgres)
+    }
+
+    /// Strikes one proxy (rather than a node or the database).
+    fn at_proxy(self) -> bool {
+        matches!(
+            self,
+            Fault::CutAndDelay | Fault::RefuseConnections | Fault::Freeze
+        )
     }
 }
 
@@ -93,7 +101,7 @@ pub enum Backend {
 /// How big and how long a soak is.
 #[derive(Clone, Debug)]
 pub struct Options {
-    pub name: &'static str,
+    pub name: String,
     pub shape: Shape,
     /// Messages per second over all clients (the server allows 10 per user).
     pub rate: f64,
@@ -114,7 +122,8 @@ pub struct Options {
     /// The bound on every wait (connecting, catching up, settling).
     pub patience: Duration,
     pub seed: u64,
-    /// Server nodes (more than one needs the server's cluster mode).
+    /// Server nodes on PostgreSQL, in cluster mode (`CLUSTER_ADAPTER=postgres`) when more
+    /// than one, clients split across them. SQLite runs one node (it refuses cluster mode).
     pub nodes: usize,
 }
 
@@ -132,7 +141,7 @@ impl Options {
     /// minutes.
     pub fn short() -> Options {
         Options {
-            name: "short",
+            name: "short".to_owned(),
             shape: Shape {
                 users: 24,
                 conversations: 12,
@@ -155,7 +164,7 @@ impl Options {
     /// outages; several minutes.
     pub fn long() -> Options {
         Options {
-            name: "long",
+            name: "long".to_owned(),
             shape: Shape {
                 users: 120,
                 conversations: 60,
@@ -172,6 +181,32 @@ impl Options {
             seed: 2,
             nodes: 1,
         }
+    }
+}
+
+impl Options {
+    /// The same soak on two nodes in cluster mode (`CLUSTER_ADAPTER=postgres`), clients
+    /// split across them through a proxy each; node faults strike the nodes in turn, so
+    /// every kill -9 is repeated until each node has been killed.
+    pub fn on_two_nodes(mut self) -> Options {
+        self.name = format!("{}, two nodes", self.name);
+        self.nodes = 2;
+        let kills = self
+            .rounds
+            .iter()
+            .filter(|f| **f == Fault::KillServer)
+            .count();
+        for _ in kills..2 {
+            self.rounds.push(Fault::KillServer);
+        }
+        self
+    }
+
+    /// Without the PostgreSQL faults.
+    pub fn without_postgres_faults(mut self) -> Options {
+        self.name = format!("{}, no PostgreSQL faults", self.name);
+        self.rounds.retain(|fault| !fault.needs_postgres());
+        self
     }
 }
 
@@ -281,7 +316,11 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
     let secret = format!("chaos-soak-secret-{:032x}", fastrand::u128(..));
     let mut nodes = Vec::new();
     let mut proxies = Vec::new();
-    for index in 0..options.nodes.max(1) {
+    let node_count = match backend {
+        Backend::Postgres => options.nodes.max(1),
+        Backend::Sqlite => 1,
+    };
+    for index in 0..node_count {
         let mut env = vec![
             ("DATABASE_URL".to_owned(), database.url()),
             ("JWT_SECRET".to_owned(), secret.clone()),
@@ -289,16 +328,21 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
             // The logs go to files: no colour codes in them.
             ("NO_COLOR".to_owned(), "1".to_owned()),
         ];
-        if options.nodes > 1 {
+        if node_count > 1 {
             env.push(("CLUSTER_ADAPTER".to_owned(), "postgres".to_owned()));
         }
         let name = format!("node-{}", index + 1);
         let node = ServerNode::start(&name, &binary, env, dir.path()).await?;
         let proxy = Proxy::start(node.addr()).await?;
         log.line(format!(
-            "started {name} (pid {}) on {}, clients reach it through the proxy {}",
+            "started {name} (pid {}) on {}{}, clients reach it through the proxy {}",
             node.pid().unwrap_or(0),
             node.url(),
+            if node_count > 1 {
+                " in cluster mode (CLUSTER_ADAPTER=postgres)"
+            } else {
+                ""
+            },
             proxy.url()
         ));
         nodes.push(node);
@@ -528,8 +572,13 @@ impl Soak<'_> {
                     .join(", ")
             ));
         }
-        let node = index % self.nodes.len();
-        let proxy = index % self.proxies.len();
+        // Proxy faults strike the proxies in turn, node faults the nodes.
+        let strike = self.rounds[..index]
+            .iter()
+            .filter(|f| f.at_proxy() == fault.at_proxy() && !f.needs_postgres())
+            .count();
+        let node = strike % self.nodes.len();
+        let proxy = strike % self.proxies.len();
         let fault_started = Instant::now();
         match fault {
             Fault::CutAndDelay => {
