@@ -58,6 +58,8 @@ extern "C" {
     pub(crate) fn console_warn(message: &str);
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     pub(crate) fn console_error(message: &str, error: &JsValue);
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error_text(message: &str);
 }
 
 /// Turns a panic (which should never happen: inputs are validated first) into a console
@@ -66,7 +68,7 @@ pub(crate) fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            console_error(&format!("chat engine panic: {info}"), &JsValue::UNDEFINED);
+            console_error_text(&format!("chat engine panic: {info}"));
         }));
     });
 }
