@@ -3,9 +3,11 @@
 //! socket elsewhere. A node that stops gracefully says goodbye itself, at once.
 
 use crate::client::SioClient;
-use crate::{new_id, on_both_adapters_with_lease, send_args, users_in_conversation};
+use crate::helpers::TestApp;
+use crate::{Adapter, new_id, on_both_adapters_with_lease, send_args, users_in_conversation};
 use serde_json::json;
 use server::cluster::DEFAULT_LEASE;
+use server::config::ClusterAdapter;
 use std::time::Duration;
 
 /// Short, so that the test waits seconds, not the production lease's ten.
@@ -59,4 +61,96 @@ on_both_adapters_with_lease! {
         let ack = on_a.call("conversation:join", vec![json!(conversation)]).await;
         assert_eq!(ack["onlineUserIds"], json!([users[0].id]), "{ack}");
     }
+}
+
+/// A TCP proxy in front of Redis that can cut every connection through it.
+struct CuttableProxy {
+    url: String,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl CuttableProxy {
+    async fn start(upstream: std::net::SocketAddr) -> CuttableProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let registry = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let pipe = tokio::spawn(async move {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                });
+                registry.lock().unwrap().push(pipe.abort_handle());
+            }
+        });
+        tasks.lock().unwrap().push(accept.abort_handle());
+        CuttableProxy { url, tasks }
+    }
+
+    /// Closes every connection and stops accepting.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// When a node cannot publish (its Redis connection is gone), its own sockets still get
+/// what it emits, and the send is still stored and acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_from_redis_still_delivers_to_its_own_sockets() {
+    let Some(ClusterAdapter::Redis { url, prefix }) = crate::adapter_settings(Adapter::Redis).await
+    else {
+        return;
+    };
+    let upstream = url.trim_start_matches("redis://").trim_end_matches('/');
+    let upstream = tokio::net::lookup_host(upstream)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = CuttableProxy::start(upstream).await;
+    let adapter = ClusterAdapter::Redis {
+        url,
+        prefix: prefix.clone(),
+    };
+    let Some(mut nodes) = TestApp::spawn_cluster(1, adapter, DEFAULT_LEASE).await else {
+        return;
+    };
+    let a = nodes.pop().unwrap();
+    let through_proxy = ClusterAdapter::Redis {
+        url: proxy.url.clone(),
+        prefix,
+    };
+    let b = a.spawn_killable(move |c| c.cluster_adapter = through_proxy);
+
+    let (users, conversation) = users_in_conversation(&a, &["alice", "bob", "carol"]).await;
+    let mut alice = SioClient::connect(&a.address, &users[0].token).await;
+    let mut bob = SioClient::connect(&b.address, &users[1].token).await;
+    let mut carol = SioClient::connect(&b.address, &users[2].token).await;
+    for socket in [&mut alice, &mut bob, &mut carol] {
+        socket
+            .call("conversation:join", vec![json!(conversation)])
+            .await;
+    }
+    let first = bob
+        .call("message:send", send_args(conversation, &new_id(), "before"))
+        .await;
+    assert_eq!(alice.recv("message:new").await["id"], first["messageId"]);
+    assert_eq!(carol.recv("message:new").await["id"], first["messageId"]);
+
+    proxy.cut();
+    let second = bob
+        .call("message:send", send_args(conversation, &new_id(), "after"))
+        .await;
+    assert_eq!(second["success"], true, "stored and acked: {second}");
+    assert_eq!(second["seq"], 2);
+    assert_eq!(
+        carol.recv("message:new").await["id"],
+        second["messageId"],
+        "delivered on node B"
+    );
 }

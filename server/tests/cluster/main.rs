@@ -141,7 +141,7 @@ pub enum Adapter {
 
 /// The adapter settings of a test: a fresh Redis prefix, or `None` (skipped) without
 /// Redis.
-async fn adapter_settings(adapter: Adapter) -> Option<ClusterAdapter> {
+pub async fn adapter_settings(adapter: Adapter) -> Option<ClusterAdapter> {
     match adapter {
         Adapter::Postgres => Some(ClusterAdapter::Postgres),
         Adapter::Redis => {
