@@ -61,6 +61,11 @@ const SCHEMA: [&str; 5] = [
         allowed BOOLEAN NOT NULL)",
 ];
 
+/// The arguments of a user's presence lock, for a row `u` with a `user_id` column.
+/// Two-key form, so the key space is ours (class = a hash of the purpose); ids past 2^31
+/// share a lock with another id, which costs only waiting.
+const PRESENCE_LOCK: &str = "hashtext('chat-presence'), (u.user_id % 2147483647)::int";
+
 /// Sockets of `$1` on nodes whose lease is current.
 const LIVE_SOCKETS_OF_USER: &str = "SELECT count(*) FROM chat_cluster_sockets s \
      JOIN chat_cluster_nodes n ON n.node_id = s.node_id \
@@ -175,11 +180,9 @@ impl Cluster {
     /// lock, so that transitions of one user on any node happen one at a time.
     pub async fn lock_user(&self, user: UserId) -> Result<UserLock, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        // Two-key form, so the key space is ours (class = a hash of the purpose); ids past
-        // 2^31 share a lock with another id, which costs only waiting.
-        sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtext('chat-presence'), ($1 % 2147483647)::int)",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT pg_advisory_xact_lock({PRESENCE_LOCK}) FROM (SELECT $1::bigint AS user_id) AS u"
+        )))
         .bind(user.0)
         .execute(&mut *tx)
         .await?;
@@ -187,16 +190,30 @@ impl Cluster {
     }
 
     /// The users of `candidates` with a socket on a live node, in the given order.
+    ///
+    /// Takes the candidates' presence locks in shared mode first: a transition announces
+    /// before it commits, so without them a client that has just heard `user:offline`
+    /// could be answered with the state from before it.
     pub async fn online_among(&self, candidates: &[UserId]) -> Result<Vec<UserId>, sqlx::Error> {
-        let ids: Vec<i64> = candidates.iter().map(|u| u.0).collect();
+        let mut ids: Vec<i64> = candidates.iter().map(|u| u.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT pg_advisory_xact_lock_shared({PRESENCE_LOCK}) FROM unnest($1::bigint[]) AS u(user_id)"
+        )))
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT DISTINCT s.user_id FROM chat_cluster_sockets s \
              JOIN chat_cluster_nodes n ON n.node_id = s.node_id \
              WHERE s.user_id = ANY($1) AND n.expires_at > now()",
         )
         .bind(&ids)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         let online: std::collections::HashSet<i64> = rows.into_iter().map(|(u,)| u).collect();
         Ok(candidates
             .iter()
