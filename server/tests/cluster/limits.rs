@@ -69,4 +69,22 @@ on_both_adapters! {
         let mut b = SioClient::connect(&nodes.a.address, &bob.token).await;
         assert_eq!(b.call("conversation:join", vec![json!(1)]).await["success"], false);
     }
+
+    async fn the_http_fallback_shares_the_bucket_across_nodes(nodes: Nodes) {
+        let (users, conversation) = users_in_conversation(&nodes.a, &["alice", "bob"]).await;
+        let alice = &users[0];
+        let posts = (0..16).map(|i| {
+            let node = if i % 2 == 0 { &nodes.a } else { &nodes.b };
+            node.send(alice, conversation, "by HTTP")
+        });
+        let statuses: Vec<u16> = futures_util::future::join_all(posts)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        let created = statuses.iter().filter(|s| **s == 201).count();
+        let limited = statuses.iter().filter(|s| **s == 429).count();
+        assert_eq!(created + limited, 16, "{statuses:?}");
+        assert!((10..=13).contains(&created), "one bucket over both nodes: {statuses:?}");
+    }
 }
