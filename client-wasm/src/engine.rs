@@ -2,11 +2,9 @@
 //! sync, driven by `handle_*` inputs and app commands, drained through `poll_*`.
 
 use chat_wire::event;
-use chat_wire::socket::{
-    Ack, AckFailure, Conversation, JoinAck, OkAck, ReadReceipt, SendAck, SendMessage, Typing,
-};
+use chat_wire::socket::{Ack, AckFailure, Conversation, JoinAck, SendAck, Typing};
 use chat_wire::{ConversationId, ErrorCode, Message, MessageId, UserId};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +12,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::connection::{Backoff, ConnectionError, ConnectionState, ErrorKind};
 use crate::ids::{ClientMessageId, RequestId, SocketId};
+use crate::json;
 use crate::outbox::{Outbox, SendState, StorageError};
 use crate::protocol::{self, AckId, Packet, SocketPacket};
 use crate::snapshot::{ConnectionView, ConversationView, Snapshot};
@@ -512,8 +511,7 @@ impl Engine {
             None => self.warn(format!("response to unknown request {}", id.0)),
             Some(request) => {
                 let page = if status == 200 {
-                    serde_json::from_str::<chat_wire::rest::HistoryPage>(body)
-                        .map_err(|e| format!("history page unreadable: {e}"))
+                    json::history_page(body).ok_or_else(|| "history page unreadable".to_owned())
                 } else {
                     Err(format!("history request answered {status}"))
                 };
@@ -653,7 +651,7 @@ impl Engine {
                 let frame = protocol::encode_event(
                     Some(ack),
                     event::CONVERSATION_LEAVE,
-                    vec![json!(conversation.0)],
+                    vec![conversation.0.into()],
                 );
                 self.push_frame(socket, frame);
             }
@@ -757,7 +755,7 @@ impl Engine {
             state.typing_out = Some((last_start, now + stop_after));
             if start_due {
                 let frame =
-                    protocol::encode_event(None, event::TYPING_START, vec![json!(conversation.0)]);
+                    protocol::encode_event(None, event::TYPING_START, vec![conversation.0.into()]);
                 self.push_frame(socket, frame);
             }
         }
@@ -933,10 +931,7 @@ impl Engine {
         let Some(entry) = self.outbox.entry(id) else {
             return;
         };
-        let body = SendMessage {
-            client_message_id: id.to_string(),
-            text: entry.text.clone(),
-        };
+        let body = json::send_message(id.as_str(), &entry.text);
         let url = self.config.api_url(&format!(
             "/api/conversations/{}/messages",
             entry.conversation
@@ -950,7 +945,7 @@ impl Engine {
             method: "POST",
             url,
             bearer: self.token.clone(),
-            body: serde_json::to_string(&body).ok(),
+            body: Some(body.to_string()),
         }));
         let deadline = self.now + self.config.ack_timeout_ms;
         if let Some(entry) = self.outbox.entry_mut(id) {
@@ -963,8 +958,8 @@ impl Engine {
     fn on_post_answer(&mut self, ack: AckId, id: &ClientMessageId, status: u16, body: &str) {
         self.acks.remove(&ack);
         if status == 200 || status == 201 {
-            match serde_json::from_str::<Message>(body) {
-                Ok(message) => self.on_sent(
+            match json::parse(body).as_ref().and_then(json::message) {
+                Some(message) => self.on_sent(
                     id,
                     SendAck {
                         success: chat_wire::socket::True,
@@ -973,8 +968,8 @@ impl Engine {
                         created_at: message.created_at,
                     },
                 ),
-                Err(e) => {
-                    self.warn(format!("send answer unreadable: {e}"));
+                None => {
+                    self.warn("send answer unreadable".into());
                     self.lose_try(id);
                 }
             }
@@ -983,7 +978,7 @@ impl Engine {
         if status == 401 {
             return self.auth_failure(event::AUTH_INVALID_TOKEN.to_owned());
         }
-        let error = serde_json::from_str::<chat_wire::rest::ApiError>(body).ok();
+        let error = json::api_error(body);
         let code = match (status, &error) {
             (_, Some(error)) => error.error.code,
             (429, None) => ErrorCode::RateLimited,
@@ -1093,7 +1088,7 @@ impl Engine {
                 self.heartbeat_ms = open.ping_interval.saturating_add(open.ping_timeout);
                 self.timers
                     .set(Timer::Heartbeat, self.now + self.heartbeat_ms);
-                let auth = json!({ "token": self.token.clone().unwrap_or_default() });
+                let auth = json::object([("token", self.token.clone().unwrap_or_default().into())]);
                 self.push_frame(socket, SocketPacket::Connect(Some(auth)).encode());
                 self.link = Link::Handshaking(socket);
             }
@@ -1148,7 +1143,7 @@ impl Engine {
 
     fn emit_read(&mut self, socket: SocketId, message: MessageId) {
         let ack = self.register_ack(AckWait::Read);
-        let frame = protocol::encode_event(Some(ack), event::MESSAGE_READ, vec![json!(message.0)]);
+        let frame = protocol::encode_event(Some(ack), event::MESSAGE_READ, vec![message.0.into()]);
         self.push_frame(socket, frame);
     }
 
@@ -1176,7 +1171,7 @@ impl Engine {
         let frame = protocol::encode_event(
             Some(ack),
             event::CONVERSATION_JOIN,
-            vec![json!(conversation.0)],
+            vec![conversation.0.into()],
         );
         self.push_frame(socket, frame);
         let deadline = self.now + self.config.request_timeout_ms;
@@ -1188,34 +1183,30 @@ impl Engine {
     fn on_event(&mut self, name: &str, args: Vec<Value>) {
         let first = args.into_iter().next().unwrap_or(Value::Null);
         match name {
-            event::MESSAGE_NEW => match serde_json::from_value::<Message>(first) {
-                Ok(message) => self.on_message(message, true),
-                Err(e) => self.warn(format!("message:new ignored: {e}")),
+            event::MESSAGE_NEW => match json::message(&first) {
+                Some(message) => self.on_message(message, true),
+                None => self.warn("message:new ignored: malformed".into()),
             },
-            event::TYPING_START | event::TYPING_STOP => {
-                match serde_json::from_value::<Typing>(first) {
-                    Ok(typing) => self.on_typing(typing, name == event::TYPING_START),
-                    Err(e) => self.warn(format!("{name} ignored: {e}")),
-                }
-            }
-            event::USER_ONLINE | event::USER_OFFLINE => {
-                match serde_json::from_value::<UserId>(first) {
-                    Ok(user) => self.on_presence(user, name == event::USER_ONLINE),
-                    Err(e) => self.warn(format!("{name} ignored: {e}")),
-                }
-            }
-            event::MESSAGE_READ => match serde_json::from_value::<ReadReceipt>(first) {
-                Ok(receipt) => {
+            event::TYPING_START | event::TYPING_STOP => match json::typing(&first) {
+                Some(typing) => self.on_typing(typing, name == event::TYPING_START),
+                None => self.warn(format!("{name} ignored: malformed")),
+            },
+            event::USER_ONLINE | event::USER_OFFLINE => match json::user_id(&first) {
+                Some(user) => self.on_presence(user, name == event::USER_ONLINE),
+                None => self.warn(format!("{name} ignored: malformed")),
+            },
+            event::MESSAGE_READ => match json::read_receipt(&first) {
+                Some(receipt) => {
                     if let Some(state) = self.conversations.get_mut(&receipt.conversation_id)
                         && state.timeline.mark_read(receipt.message_id)
                     {
                         self.dirty.insert(receipt.conversation_id);
                     }
                 }
-                Err(e) => self.warn(format!("message:read ignored: {e}")),
+                None => self.warn("message:read ignored: malformed".into()),
             },
-            event::CONVERSATION_NEW => match serde_json::from_value::<Conversation>(first) {
-                Ok(conversation) => {
+            event::CONVERSATION_NEW => match json::conversation(&first) {
+                Some(conversation) => {
                     if let Some(state) = self.conversations.get_mut(&conversation.id) {
                         state
                             .participants
@@ -1224,7 +1215,7 @@ impl Engine {
                     self.outputs
                         .push_back(Output::Event(Event::ConversationNew(conversation)));
                 }
-                Err(e) => self.warn(format!("conversation:new ignored: {e}")),
+                None => self.warn("conversation:new ignored: malformed".into()),
             },
             other => self.warn(format!("unknown event {other} ignored")),
         }
@@ -1368,18 +1359,18 @@ impl Engine {
         };
         let first = args.into_iter().next().unwrap_or(Value::Null);
         match wait {
-            AckWait::Join(conversation) => match serde_json::from_value::<Ack<JoinAck>>(first) {
-                Ok(Ack::Success(ack)) => self.on_joined(conversation, id, ack),
-                Ok(Ack::Failure(failure)) => self.on_join_refused(conversation, failure),
-                Err(e) => self.warn(format!("join ack unreadable: {e}")),
+            AckWait::Join(conversation) => match json::join_ack(&first) {
+                Some(Ack::Success(ack)) => self.on_joined(conversation, id, ack),
+                Some(Ack::Failure(failure)) => self.on_join_refused(conversation, failure),
+                None => self.warn("join ack unreadable".into()),
             },
-            AckWait::Send(message) => match serde_json::from_value::<Ack<SendAck>>(first) {
-                Ok(Ack::Success(ack)) => self.on_sent(&message, ack),
-                Ok(Ack::Failure(failure)) => self.on_send_refused(&message, id, failure),
-                Err(e) => self.warn(format!("send ack unreadable: {e}")),
+            AckWait::Send(message) => match json::send_ack(&first) {
+                Some(Ack::Success(ack)) => self.on_sent(&message, ack),
+                Some(Ack::Failure(failure)) => self.on_send_refused(&message, id, failure),
+                None => self.warn("send ack unreadable".into()),
             },
             AckWait::Leave | AckWait::Read => {
-                if let Ok(Ack::Failure(failure)) = serde_json::from_value::<Ack<OkAck>>(first) {
+                if let Some(Ack::Failure(failure)) = json::ok_ack(&first) {
                     self.warn(format!("refused: {}", failure.error));
                 }
             }
@@ -1576,16 +1567,10 @@ impl Engine {
         let Some(entry) = self.outbox.entry(id) else {
             return;
         };
-        let body = SendMessage {
-            client_message_id: id.to_string(),
-            text: entry.text.clone(),
-        };
+        let body = json::send_message(id.as_str(), &entry.text);
         let conversation = entry.conversation;
         let ack = self.register_ack(AckWait::Send(id.clone()));
-        let args = vec![
-            json!(conversation.0),
-            serde_json::to_value(body).unwrap_or(Value::Null),
-        ];
+        let args = vec![conversation.0.into(), body];
         self.push_frame(
             socket,
             protocol::encode_event(Some(ack), event::MESSAGE_SEND, args),
@@ -1602,7 +1587,7 @@ impl Engine {
             && let Link::Connected(socket) = self.link
         {
             let frame =
-                protocol::encode_event(None, event::TYPING_STOP, vec![json!(conversation.0)]);
+                protocol::encode_event(None, event::TYPING_STOP, vec![conversation.0.into()]);
             self.push_frame(socket, frame);
         }
     }

@@ -17,10 +17,11 @@
 //! as queued (it is sent again after a reload, which the server's idempotency makes safe).
 
 use chat_wire::{ConversationId, ErrorCode};
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::fmt;
 
 use crate::ids::ClientMessageId;
+use crate::json;
 use crate::protocol::AckId;
 use crate::time::Millis;
 
@@ -70,26 +71,6 @@ impl fmt::Display for StorageError {
 impl std::error::Error for StorageError {}
 
 const STORAGE_VERSION: u32 = 1;
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Stored {
-    version: u32,
-    next_order: u64,
-    messages: Vec<StoredMessage>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredMessage {
-    client_message_id: ClientMessageId,
-    conversation_id: ConversationId,
-    text: String,
-    order: u64,
-    lost_tries: u32,
-    /// Set when the message is `failed`: its code, or `"timeout"`.
-    failed: Option<String>,
-}
 
 impl Outbox {
     pub(crate) fn push(
@@ -161,58 +142,80 @@ impl Outbox {
     }
 
     pub(crate) fn save(&self) -> String {
-        let stored = Stored {
-            version: STORAGE_VERSION,
-            next_order: self.next_order,
-            messages: self
-                .entries
-                .iter()
-                .map(|e| StoredMessage {
-                    client_message_id: e.id.clone(),
-                    conversation_id: e.conversation,
-                    text: e.text.clone(),
-                    order: e.order,
-                    lost_tries: e.lost_tries,
-                    failed: match e.state {
-                        SendState::Failed { code } => {
-                            Some(code.map_or("timeout", ErrorCode::as_str).to_owned())
-                        }
-                        _ => None,
-                    },
-                })
-                .collect(),
-        };
-        // Strings, numbers and options only: serialisation cannot fail.
-        serde_json::to_string(&stored).unwrap_or_default()
+        let messages = self
+            .entries
+            .iter()
+            .map(|e| {
+                let failed = match e.state {
+                    SendState::Failed { code } => code.map_or("timeout", ErrorCode::as_str).into(),
+                    _ => Value::Null,
+                };
+                json::object([
+                    ("clientMessageId", e.id.as_str().into()),
+                    ("conversationId", e.conversation.0.into()),
+                    ("text", e.text.as_str().into()),
+                    ("order", e.order.into()),
+                    ("lostTries", e.lost_tries.into()),
+                    ("failed", failed),
+                ])
+            })
+            .collect();
+        json::object([
+            ("version", STORAGE_VERSION.into()),
+            ("nextOrder", self.next_order.into()),
+            ("messages", Value::Array(messages)),
+        ])
+        .to_string()
     }
 
+    /// Reads what [`Outbox::save`] wrote (by hand: see [`crate::json`]).
     pub(crate) fn restore(data: &str) -> Result<Outbox, StorageError> {
-        let stored: Stored = serde_json::from_str(data).map_err(|e| StorageError(e.to_string()))?;
-        if stored.version != STORAGE_VERSION {
-            return Err(StorageError(format!("unknown version {}", stored.version)));
+        let bad = || StorageError("not an outbox".into());
+        let value = json::parse(data).ok_or_else(|| StorageError("not JSON".into()))?;
+        let stored = value.as_object().ok_or_else(bad)?;
+        let field = |o: &'_ json::Object, key: &str| o.get(key).and_then(Value::as_u64);
+        let version = field(stored, "version").ok_or_else(bad)?;
+        if version != u64::from(STORAGE_VERSION) {
+            return Err(StorageError("unknown version".into()));
         }
+        let messages = stored
+            .get("messages")
+            .and_then(Value::as_array)
+            .ok_or_else(bad)?;
         let mut outbox = Outbox {
-            entries: Vec::with_capacity(stored.messages.len()),
-            next_order: stored.next_order,
+            entries: Vec::with_capacity(messages.len()),
+            next_order: field(stored, "nextOrder").ok_or_else(bad)?,
         };
-        for message in stored.messages {
-            if outbox.entry(&message.client_message_id).is_some() {
+        for message in messages {
+            let entry = (|| {
+                let m = message.as_object()?;
+                let id = m.get("clientMessageId")?.as_str()?;
+                let failed = match m.get("failed") {
+                    None | Some(Value::Null) => None,
+                    Some(code) => Some(code.as_str().map(Value::from)?),
+                };
+                Some(OutboxEntry {
+                    id: ClientMessageId::parse(id).ok()?,
+                    conversation: ConversationId(m.get("conversationId")?.as_i64()?),
+                    text: m.get("text")?.as_str()?.to_owned(),
+                    order: field(m, "order")?,
+                    lost_tries: u32::try_from(field(m, "lostTries")?).ok()?,
+                    state: match failed {
+                        None => SendState::Queued,
+                        // As serde read it: a code this build does not know (`timeout`
+                        // included) is `Unknown`.
+                        Some(code) => SendState::Failed {
+                            code: json::error_code(&code),
+                        },
+                    },
+                })
+            })()
+            .ok_or_else(bad)?;
+            if outbox.entry(&entry.id).is_some() {
                 return Err(StorageError("a clientMessageId stored twice".into()));
             }
-            outbox.next_order = outbox.next_order.max(message.order.saturating_add(1));
-            outbox.entries.push(OutboxEntry {
-                id: message.client_message_id,
-                conversation: message.conversation_id,
-                text: message.text,
-                order: message.order,
-                lost_tries: message.lost_tries,
-                state: match message.failed {
-                    None => SendState::Queued,
-                    Some(code) => SendState::Failed {
-                        code: serde_json::from_value(serde_json::Value::String(code)).ok(),
-                    },
-                },
-            });
+            outbox.next_order = outbox.next_order.max(entry.order.saturating_add(1));
+            outbox.entries.push(entry);
         }
         outbox.entries.sort_unstable_by_key(|e| e.order);
         Ok(outbox)

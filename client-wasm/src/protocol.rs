@@ -13,6 +13,7 @@
 //! server speaks the same codec (the real server uses socketioxide's).
 //! Binary packets (`45`, `46`) and other namespaces are refused: this product sends none.
 
+use crate::json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -124,9 +125,9 @@ pub fn decode(frame: &str) -> Result<Packet, DecodeError> {
     let kind = chars.next().ok_or(DecodeError::Empty)?;
     let rest = chars.as_str();
     match kind {
-        '0' => serde_json::from_str(rest)
+        '0' => open_packet(rest)
             .map(Packet::Open)
-            .map_err(|_| DecodeError::BadPayload("open packet")),
+            .ok_or(DecodeError::BadPayload("open packet")),
         '1' => Ok(Packet::Close),
         '2' => Ok(Packet::Ping(rest.to_owned())),
         '3' => Ok(Packet::Pong(rest.to_owned())),
@@ -221,12 +222,10 @@ fn decode_socket(body: &str) -> Result<SocketPacket, DecodeError> {
             if json.is_empty() {
                 return Ok(SocketPacket::Connect(None));
             }
-            let value: Value = serde_json::from_str(json)
-                .map_err(|_| DecodeError::BadPayload("connect payload"))?;
-            if !value.is_object() {
-                return Err(DecodeError::BadPayload("connect payload"));
+            match json::parse(json) {
+                Some(value) if value.is_object() => Ok(SocketPacket::Connect(Some(value))),
+                _ => Err(DecodeError::BadPayload("connect payload")),
             }
-            Ok(SocketPacket::Connect(Some(value)))
         }
         Some('1') => Ok(SocketPacket::Disconnect),
         Some('2') => {
@@ -244,23 +243,39 @@ fn decode_socket(body: &str) -> Result<SocketPacket, DecodeError> {
             let args = json_array(json, "ack arguments")?;
             Ok(SocketPacket::Ack { id, args })
         }
-        _ => {
-            #[derive(Deserialize)]
-            struct ConnectError {
-                message: String,
-            }
-            let error: ConnectError =
-                serde_json::from_str(json).map_err(|_| DecodeError::BadPayload("connect error"))?;
-            Ok(SocketPacket::ConnectError {
-                message: error.message,
-            })
-        }
+        _ => json::parse(json)
+            .as_ref()
+            .and_then(Value::as_object)
+            .and_then(|o| json::string(o, "message"))
+            .map(|message| SocketPacket::ConnectError { message })
+            .ok_or(DecodeError::BadPayload("connect error")),
     }
 }
 
-fn json_array(json: &str, what: &'static str) -> Result<Vec<Value>, DecodeError> {
-    match serde_json::from_str(json) {
-        Ok(Value::Array(items)) => Ok(items),
+/// The open packet's JSON, read by hand (see [`crate::json`] for why not serde derive).
+fn open_packet(text: &str) -> Option<OpenPacket> {
+    let value = json::parse(text)?;
+    let o = value.as_object()?;
+    let upgrades = match o.get("upgrades") {
+        None => Vec::new(),
+        Some(list) => list
+            .as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()?,
+    };
+    Some(OpenPacket {
+        sid: json::string(o, "sid")?,
+        upgrades,
+        ping_interval: json::optional_u64(o, "pingInterval")??,
+        ping_timeout: json::optional_u64(o, "pingTimeout")??,
+        max_payload: json::optional_u64(o, "maxPayload")?.unwrap_or_else(default_max_payload),
+    })
+}
+
+fn json_array(text: &str, what: &'static str) -> Result<Vec<Value>, DecodeError> {
+    match json::parse(text) {
+        Some(Value::Array(items)) => Ok(items),
         _ => Err(DecodeError::BadPayload(what)),
     }
 }

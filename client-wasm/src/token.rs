@@ -8,14 +8,8 @@ use chat_wire::UserId;
 pub(crate) fn user_id(token: &str) -> Option<UserId> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64url_decode(payload)?;
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Claims {
-        user_id: UserId,
-    }
-    serde_json::from_slice::<Claims>(&bytes)
-        .ok()
-        .map(|c| c.user_id)
+    let claims = crate::json::parse(std::str::from_utf8(&bytes).ok()?)?;
+    crate::json::user_id(claims.as_object()?.get("userId")?)
 }
 
 fn base64url_decode(text: &str) -> Option<Vec<u8>> {

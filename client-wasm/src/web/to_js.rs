@@ -279,9 +279,31 @@ pub(crate) fn event(event: &Event, snapshot: &Snapshot) -> Option<JsValue> {
             "presence"
         }
         Event::ConversationNew(conversation) => {
-            let json = serde_json::to_string(conversation).ok()?;
-            let parsed = js_sys::JSON::parse(&json).ok()?;
-            set(&js, &"conversation".into(), &parsed);
+            // Built field by field, as the wire's JSON names them (no serde on this path).
+            let c = Object::new();
+            set(&c, &"id".into(), &JsValue::from(conversation.id.0 as f64));
+            let kind = match conversation.kind {
+                chat_wire::socket::ConversationKind::Direct => "direct",
+                chat_wire::socket::ConversationKind::Group => "group",
+            };
+            set(&c, &"kind".into(), &kind.into());
+            let title = conversation
+                .title
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from);
+            set(&c, &"title".into(), &title);
+            let participants: Array = conversation
+                .participant_ids
+                .iter()
+                .map(|user| JsValue::from(user.0 as f64))
+                .collect();
+            set(&c, &"participantIds".into(), &participants);
+            set(
+                &c,
+                &"lastSeq".into(),
+                &JsValue::from(conversation.last_seq as f64),
+            );
+            set(&js, &"conversation".into(), &c);
             "conversationNew"
         }
         Event::JoinFailed { conversation, code } => {
