@@ -69,7 +69,7 @@ pub fn wasm_package(root: &Path, tools: &Tools) -> Result<WasmPackage> {
     heading("building the wasm engine package (client-wasm → js/client/pkg)");
     let profile = "wasm-release";
     run_command(
-        tools.wasm.cargo(root, "build").args([
+        tools.wasm.size_release_build(root).args([
             "--package",
             "client-wasm",
             "--lib",
@@ -80,7 +80,7 @@ pub fn wasm_package(root: &Path, tools: &Tools) -> Result<WasmPackage> {
     )?;
     let artifact = tools
         .wasm
-        .artifact_dir(root, profile)
+        .size_artifact_dir(root, profile)
         .join("client_wasm.wasm");
     let out_dir = wasm_package_dir(root);
     run_command(

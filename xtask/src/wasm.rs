@@ -66,19 +66,42 @@ fn ensure_rustup_target() -> Result<WasmToolchain> {
     let Some(installed) = installed else {
         return fail!("rustup is not available");
     };
-    if installed.lines().any(|line| line.trim() == TARGET) {
-        return Ok(WasmToolchain::Rustup);
+    if !installed.lines().any(|line| line.trim() == TARGET) {
+        println!("    adding the {TARGET} target with rustup (the wasm engine is built for it)");
+        let added = Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .status();
+        if !added.is_ok_and(|status| status.success()) {
+            return fail!("rustup could not add {TARGET}");
+        }
     }
-    println!("    adding the {TARGET} target with rustup (the wasm engine is built for it)");
+    ensure_rust_src()?;
+    Ok(WasmToolchain::Rustup)
+}
+
+/// The standard library's source, which the size-budgeted release build recompiles
+/// (see [`WasmToolchain::size_release_build`]).
+fn ensure_rust_src() -> Result {
+    let installed = output(Command::new("rustup").args(["component", "list", "--installed"]));
+    if installed.is_some_and(|list| list.lines().any(|line| line.starts_with("rust-src"))) {
+        return Ok(());
+    }
+    println!("    adding rust-src with rustup (the release wasm rebuilds std for size)");
     let added = Command::new("rustup")
-        .args(["target", "add", TARGET])
+        .args(["component", "add", "rust-src"])
         .status();
     if added.is_ok_and(|status| status.success()) {
-        Ok(WasmToolchain::Rustup)
+        Ok(())
     } else {
-        fail!("rustup could not add {TARGET}")
+        fail!("rustup could not add rust-src")
     }
 }
+
+/// RUSTFLAGS of the size-budgeted release build: panics abort at once, with no message
+/// formatted and no hook run, so the panic machinery and the `core::fmt` code only it
+/// used leave the binary (-10 KB gzipped, docs/CLIENT.md "Size"). It takes a std built
+/// with the same strategy, hence `-Zbuild-std`.
+const SIZE_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort";
 
 fn ensure_debian() -> Result<WasmToolchain> {
     ensure_debian_packages(
@@ -132,14 +155,36 @@ impl WasmToolchain {
         command
     }
 
-    /// Where `cargo build --profile <profile>` puts wasm artifacts.
-    pub fn artifact_dir(self, root: &Path, profile: &str) -> std::path::PathBuf {
-        let target_dir = match self {
+    /// `cargo build` for the size-budgeted release wasm: std rebuilt from source with
+    /// [`SIZE_RUSTFLAGS`]. The nightly flags (RUSTC_BOOTSTRAP) are set for this command
+    /// only, and it has a target dir of its own: its RUSTFLAGS differ from every other
+    /// build's, and sharing one would rebuild std and every dependency back and forth.
+    pub fn size_release_build(self, root: &Path) -> Command {
+        let mut command = self.cargo(root, "build");
+        if self == WasmToolchain::Rustup {
+            // The Debian toolchain's `cargo` already passes -Zbuild-std.
+            command
+                .arg("-Zbuild-std=std,panic_abort")
+                .env("RUSTC_BOOTSTRAP", "1");
+        }
+        command
+            .env("RUSTFLAGS", SIZE_RUSTFLAGS)
+            .env("CARGO_TARGET_DIR", self.size_target_dir(root));
+        command
+    }
+
+    fn size_target_dir(self, root: &Path) -> std::path::PathBuf {
+        match self {
             WasmToolchain::Rustup => std::env::var_os("CARGO_TARGET_DIR")
                 .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| root.join("target")),
-            WasmToolchain::Debian => root.join("target/debian-wasm"),
-        };
-        target_dir.join(TARGET).join(profile)
+                .unwrap_or_else(|| root.join("target"))
+                .join("wasm-size"),
+            WasmToolchain::Debian => root.join("target/debian-wasm-size"),
+        }
+    }
+
+    /// Where [`WasmToolchain::size_release_build`] puts the `profile` artifacts.
+    pub fn size_artifact_dir(self, root: &Path, profile: &str) -> std::path::PathBuf {
+        self.size_target_dir(root).join(TARGET).join(profile)
     }
 }

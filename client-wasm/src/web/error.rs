@@ -64,6 +64,8 @@ extern "C" {
 
 /// Turns a panic (which should never happen: inputs are validated first) into a console
 /// error instead of a bare `unreachable` trap, so the cause is visible. Installed once.
+/// (The size-budgeted release build aborts at once on a panic, `-Cpanic=immediate-abort`,
+/// so there the hook never runs: debug and test builds keep it.)
 pub(crate) fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
