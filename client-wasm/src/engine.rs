@@ -945,7 +945,7 @@ impl Engine {
             method: "POST",
             url,
             bearer: self.token.clone(),
-            body: Some(body.to_string()),
+            body: Some(json::write(&body)),
         }));
         let deadline = self.now + self.config.ack_timeout_ms;
         if let Some(entry) = self.outbox.entry_mut(id) {
@@ -1088,7 +1088,10 @@ impl Engine {
                 self.heartbeat_ms = open.ping_interval.saturating_add(open.ping_timeout);
                 self.timers
                     .set(Timer::Heartbeat, self.now + self.heartbeat_ms);
-                let auth = json::object([("token", self.token.clone().unwrap_or_default().into())]);
+                let auth = json::object(vec![(
+                    "token",
+                    self.token.clone().unwrap_or_default().into(),
+                )]);
                 self.push_frame(socket, SocketPacket::Connect(Some(auth)).encode());
                 self.link = Link::Handshaking(socket);
             }

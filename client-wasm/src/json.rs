@@ -21,14 +21,248 @@ use serde_json::{Map, Value};
 
 pub(crate) type Object = Map<String, Value>;
 
-/// Parses JSON text; `None` if it is not JSON.
+/// Parses JSON text as `serde_json::from_str::<Value>` does (RFC 8259, nesting up to
+/// 128, a later duplicate key wins); `None` if it is not JSON.
+///
+/// Hand-written rather than serde_json's parser, whose generic `Deserializer` and
+/// visitor machinery cost more than this whole reader (docs/CLIENT.md, "Size"). Numbers
+/// are cut out here and converted by `Number`'s `FromStr`, so they read exactly as
+/// serde_json reads them.
 pub(crate) fn parse(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok()
+    let mut reader = Reader {
+        text: text.as_bytes(),
+        at: 0,
+    };
+    let value = reader.value(MAX_DEPTH)?;
+    reader.skip_space();
+    (reader.at == text.len()).then_some(value)
 }
 
-/// `{ key: value, … }` from fixed keys.
-pub(crate) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+/// serde_json's recursion limit.
+const MAX_DEPTH: u32 = 128;
+
+struct Reader<'a> {
+    text: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// Skips whitespace, then takes `byte` if it is next.
+    fn eat(&mut self, byte: u8) -> bool {
+        self.skip_space();
+        let next = self.peek() == Some(byte);
+        self.at += usize::from(next);
+        next
+    }
+
+    fn literal(&mut self, word: &str, value: Value) -> Option<Value> {
+        let end = self.at + word.len();
+        (self.text.get(self.at..end)? == word.as_bytes()).then(|| {
+            self.at = end;
+            value
+        })
+    }
+
+    fn value(&mut self, depth: u32) -> Option<Value> {
+        self.skip_space();
+        match self.peek()? {
+            b'n' => self.literal("null", Value::Null),
+            b't' => self.literal("true", Value::Bool(true)),
+            b'f' => self.literal("false", Value::Bool(false)),
+            b'"' => self.string().map(Value::String),
+            b'[' => {
+                let depth = depth.checked_sub(1).filter(|d| *d > 0)?;
+                self.at += 1;
+                let mut items = Vec::new();
+                if !self.eat(b']') {
+                    loop {
+                        items.push(self.value(depth)?);
+                        if self.eat(b']') {
+                            break;
+                        }
+                        self.eat(b',').then_some(())?;
+                    }
+                }
+                Some(Value::Array(items))
+            }
+            b'{' => {
+                let depth = depth.checked_sub(1).filter(|d| *d > 0)?;
+                self.at += 1;
+                let mut map = Map::new();
+                if !self.eat(b'}') {
+                    loop {
+                        self.skip_space();
+                        let key = self.string()?;
+                        self.eat(b':').then_some(())?;
+                        map.insert(key, self.value(depth)?);
+                        if self.eat(b'}') {
+                            break;
+                        }
+                        self.eat(b',').then_some(())?;
+                    }
+                }
+                Some(Value::Object(map))
+            }
+            _ => self.number(),
+        }
+    }
+
+    fn number(&mut self) -> Option<Value> {
+        let start = self.at;
+        while matches!(
+            self.peek(),
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        ) {
+            self.at += 1;
+        }
+        // `Number::from_str` checks the grammar (and refuses what does not fit an f64).
+        let number = std::str::from_utf8(&self.text[start..self.at]).ok()?;
+        number.parse().ok().map(Value::Number)
+    }
+
+    /// A string, the reader on its opening quote.
+    fn string(&mut self) -> Option<String> {
+        (self.peek()? == b'"').then_some(())?;
+        self.at += 1;
+        let mut out = String::new();
+        loop {
+            // Copy the run up to the next quote, backslash or control character.
+            let run = self.text[self.at..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            out.push_str(std::str::from_utf8(&self.text[self.at..self.at + run]).ok()?);
+            self.at += run;
+            let byte = self.peek()?;
+            self.at += 1;
+            match byte {
+                b'"' => return Some(out),
+                b'\\' => {
+                    let escape = self.peek()?;
+                    self.at += 1;
+                    out.push(match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode_escape()?,
+                        _ => return None,
+                    });
+                }
+                _ => return None, // a raw control character
+            }
+        }
+    }
+
+    /// The character of `\uXXXX` (a surrogate pair takes two escapes; a lone surrogate
+    /// is an error, as in serde_json).
+    fn unicode_escape(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        if !(0xD800..0xDC00).contains(&first) {
+            return char::from_u32(first);
+        }
+        (self.text.get(self.at..self.at + 2)? == b"\\u").then_some(())?;
+        self.at += 2;
+        let second = self.hex4()?;
+        if !(0xDC00..0xE000).contains(&second) {
+            return None;
+        }
+        char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = std::str::from_utf8(self.text.get(self.at..self.at + 4)?).ok()?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.at += 4;
+        u32::from_str_radix(digits, 16).ok()
+    }
+}
+
+/// Writes `value` as compact JSON, as `Value`'s `to_string` does (keys in `Map`'s
+/// order, the same escapes); by hand for the same reason as [`parse`].
+pub(crate) fn write(value: &Value) -> String {
+    let mut out = String::new();
+    write_into(&mut out, value);
+    out
+}
+
+fn write_into(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_into(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, key);
+                out.push(':');
+                write_into(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c < ' ' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(c as u8 >> 4)]));
+                out.push(char::from(HEX[usize::from(c as u8 & 0xf)]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `{ key: value, … }` from fixed keys (one non-generic function: a `collect` into the
+/// map would sort, and be instantiated per length).
+pub(crate) fn object(fields: Vec<(&str, Value)>) -> Value {
+    let mut map = Map::new();
+    for (key, value) in fields {
+        map.insert(key.to_owned(), value);
+    }
+    Value::Object(map)
 }
 
 fn i64_field(o: &Object, key: &str) -> Option<i64> {
@@ -220,7 +454,7 @@ pub(crate) fn string(o: &Object, key: &str) -> Option<String> {
 
 /// `message:send`'s second argument and the HTTP fallback's body.
 pub(crate) fn send_message(client_message_id: &str, text: &str) -> Value {
-    object([
+    object(vec![
         ("clientMessageId", client_message_id.into()),
         ("text", text.into()),
     ])
@@ -261,5 +495,85 @@ mod tests {
                 .map(|e| e.error.code),
             Some(ErrorCode::RateLimited)
         );
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod parser_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn same_as_serde(text: &str) {
+        let ours = parse(text);
+        let serde = serde_json::from_str::<Value>(text).ok();
+        assert_eq!(ours, serde, "{text:?}");
+        if let Some(value) = serde {
+            assert_eq!(write(&value), value.to_string(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn parses_and_writes_like_serde_json() {
+        for text in [
+            "",
+            " ",
+            "null",
+            "nul",
+            "true ",
+            " false",
+            "0",
+            "-0",
+            "01",
+            "-",
+            "+1",
+            "1.",
+            ".5",
+            "1.5e3",
+            "1e400",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "1E-2",
+            "[]",
+            "[1,]",
+            "[,1]",
+            "[1 2]",
+            "{}",
+            "{\"a\":1,\"a\":2}",
+            "{\"a\" 1}",
+            "{a:1}",
+            "{\"a\":1,}",
+            r#""\u00e9\ud83d\ude00\n\t\"\\\/\b\f""#,
+            r#""\ud83d""#,
+            r#""\udc00""#,
+            "\"a\u{1}\"",
+            "\"é\"",
+            r#""\x""#,
+            "[1] x",
+            "[[[[[[[[[[]]]]]]]]]]",
+            r#"{"sid":"abc","upgrades":[],"pingInterval":25000,"maxPayload":1e6}"#,
+        ] {
+            same_as_serde(text);
+        }
+        let deep = |n| "[".repeat(n) + &"]".repeat(n);
+        for n in [126, 127, 128, 129] {
+            same_as_serde(&deep(n));
+        }
+        same_as_serde(&format!("\"{}\"", "\u{7f}\u{1f}"));
+        assert_eq!(
+            write(&Value::String("\u{1f}\u{7f}".into())),
+            "\"\\u001f\u{7f}\""
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_reads_like_serde_json(text in "[\\[\\]{}\":,0-9.eE+\\- a-z\\\\tnu]{0,40}") {
+            same_as_serde(&text);
+        }
+
+        #[test]
+        fn arbitrary_strings_round_trip(text in ".{0,30}") {
+            same_as_serde(&Value::String(text).to_string());
+        }
     }
 }

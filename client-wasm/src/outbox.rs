@@ -150,7 +150,7 @@ impl Outbox {
                     SendState::Failed { code } => code.map_or("timeout", ErrorCode::as_str).into(),
                     _ => Value::Null,
                 };
-                json::object([
+                json::object(vec![
                     ("clientMessageId", e.id.as_str().into()),
                     ("conversationId", e.conversation.0.into()),
                     ("text", e.text.as_str().into()),
@@ -160,12 +160,12 @@ impl Outbox {
                 ])
             })
             .collect();
-        json::object([
+        let stored = json::object(vec![
             ("version", STORAGE_VERSION.into()),
             ("nextOrder", self.next_order.into()),
             ("messages", Value::Array(messages)),
-        ])
-        .to_string()
+        ]);
+        json::write(&stored)
     }
 
     /// Reads what [`Outbox::save`] wrote (by hand: see [`crate::json`]).

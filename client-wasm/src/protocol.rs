@@ -160,20 +160,23 @@ impl SocketPacket {
     pub fn encode(&self) -> String {
         match self {
             SocketPacket::Connect(None) => "40".to_owned(),
-            SocketPacket::Connect(Some(auth)) => format!("40{auth}"),
+            SocketPacket::Connect(Some(auth)) => format!("40{}", json::write(auth)),
             SocketPacket::Disconnect => "41".to_owned(),
             SocketPacket::Event { ack, name, args } => {
                 let mut array = Vec::with_capacity(args.len() + 1);
                 array.push(Value::String(name.clone()));
                 array.extend(args.iter().cloned());
                 let id = ack.map(|id| id.0.to_string()).unwrap_or_default();
-                format!("42{id}{}", Value::Array(array))
+                format!("42{id}{}", json::write(&Value::Array(array)))
             }
             SocketPacket::Ack { id, args } => {
-                format!("43{}{}", id.0, Value::Array(args.clone()))
+                format!("43{}{}", id.0, json::write(&Value::Array(args.clone())))
             }
             SocketPacket::ConnectError { message } => {
-                format!("44{}", serde_json::json!({ "message": message }))
+                format!(
+                    "44{}",
+                    json::write(&json::object(vec![("message", message.as_str().into())]))
+                )
             }
         }
     }
