@@ -25,6 +25,8 @@
 use chat_wire::UserId;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How long a lease lasts without renewal: a node that misses this many seconds of
@@ -77,6 +79,9 @@ pub struct Cluster {
     pool: PgPool,
     node_id: String,
     lease: Duration,
+    /// Set when recording a socket's arrival or departure failed: the next heartbeat
+    /// makes this node's rows match its sockets again.
+    out_of_sync: Arc<AtomicBool>,
 }
 
 /// A user's presence, locked until commit or drop (see [`Cluster::lock_user`]).
@@ -108,6 +113,7 @@ impl Cluster {
             pool,
             node_id: uuid::Uuid::new_v4().simple().to_string(),
             lease,
+            out_of_sync: Arc::new(AtomicBool::new(false)),
         };
         cluster.renew_lease().await?;
         Ok(cluster)
@@ -115,6 +121,41 @@ impl Cluster {
 
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+
+    /// Notes that this node's rows may not match its sockets.
+    pub fn mark_out_of_sync(&self) {
+        self.out_of_sync.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Self::mark_out_of_sync`] was called since the last call (clears it).
+    pub fn take_out_of_sync(&self) -> bool {
+        self.out_of_sync.swap(false, Ordering::SeqCst)
+    }
+
+    /// The sids this node has rows for.
+    pub async fn recorded_sids(&self) -> Result<Vec<String>, sqlx::Error> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT sid FROM chat_cluster_sockets WHERE node_id = $1")
+                .bind(&self.node_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(sid,)| sid).collect())
+    }
+
+    /// Deletes this node's rows whose sid is not in `live`; returns their users.
+    pub async fn delete_stale(&self, live: &[String]) -> Result<Vec<UserId>, sqlx::Error> {
+        let mut users: Vec<(i64,)> = sqlx::query_as(
+            "DELETE FROM chat_cluster_sockets WHERE node_id = $1 AND sid <> ALL($2) \
+             RETURNING user_id",
+        )
+        .bind(&self.node_id)
+        .bind(live)
+        .fetch_all(&self.pool)
+        .await?;
+        users.sort_unstable();
+        users.dedup();
+        Ok(users.into_iter().map(|(u,)| UserId(u)).collect())
     }
 
     /// How often this node renews its lease and reaps dead nodes.

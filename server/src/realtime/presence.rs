@@ -168,7 +168,8 @@ pub async fn socket_connected(
             Err(TooMany)
         }
         Err(e) => {
-            tracing::error!(%user, error = %e, "cluster: cannot record a socket; presence may be stale");
+            tracing::error!(%user, error = %e, "cluster: cannot record a socket; the heartbeat will");
+            cluster.mark_out_of_sync();
             Ok(None)
         }
     }
@@ -189,7 +190,8 @@ pub async fn socket_gone(shared: &Shared, user: UserId, sid: Sid) {
         lock.commit().await
     };
     if let Err(e) = gone.await {
-        tracing::error!(%user, error = %e, "cluster: cannot remove a socket; the reaper will");
+        tracing::error!(%user, error = %e, "cluster: cannot remove a socket; the heartbeat will");
+        cluster.mark_out_of_sync();
     }
 }
 
@@ -305,16 +307,18 @@ pub async fn heartbeat(shared: Arc<Shared>, cluster: Cluster) {
                 tracing::warn!(
                     "cluster: this node's lease had expired; registering its sockets again"
                 );
-                for (user, sid) in shared.presence.sockets() {
-                    if let Err(e) = cluster_connect(&shared, &cluster, user, sid, false).await {
-                        tracing::error!(%user, error = %e, "cluster: cannot register a socket again");
-                    }
-                }
+                cluster.mark_out_of_sync();
             }
             Err(e) => {
                 tracing::error!(error = %e, "cluster: cannot renew this node's lease");
                 continue;
             }
+        }
+        if cluster.take_out_of_sync()
+            && let Err(e) = resync(&shared, &cluster).await
+        {
+            tracing::error!(error = %e, "cluster: cannot bring this node's sockets up to date");
+            cluster.mark_out_of_sync();
         }
         match cluster.reap().await {
             Ok(users) if users.is_empty() => {}
@@ -328,6 +332,42 @@ pub async fn heartbeat(shared: Arc<Shared>, cluster: Cluster) {
             Err(e) => tracing::error!(error = %e, "cluster: cannot reap dead nodes"),
         }
     }
+}
+
+/// Makes this node's rows match its sockets after a failure or a lost lease: rows of
+/// sockets that are gone are deleted (their users announced offline if that was their
+/// last socket), sockets without a row are recorded (announced online if first).
+async fn resync(shared: &Shared, cluster: &Cluster) -> Result<(), sqlx::Error> {
+    let local = shared.presence.sockets();
+    let live: Vec<String> = local.iter().map(|(_, sid)| sid.to_string()).collect();
+    let stale = cluster.delete_stale(&live).await?;
+    offline_if_gone(shared, cluster, stale).await;
+    let recorded: std::collections::HashSet<String> =
+        cluster.recorded_sids().await?.into_iter().collect();
+    for (user, sid) in local {
+        if !recorded.contains(&sid.to_string()) {
+            // Uncapped: the socket is already connected.
+            if let Err(e) = cluster_connect(shared, cluster, user, sid, false).await {
+                tracing::error!(%user, error = %e, "cluster: cannot record a socket again");
+                cluster.mark_out_of_sync();
+            }
+        }
+    }
+    // A socket that came or went meanwhile may have been deleted or recorded against the
+    // snapshot: look again at the next heartbeat.
+    let mut before: Vec<String> = live;
+    let mut after: Vec<String> = shared
+        .presence
+        .sockets()
+        .iter()
+        .map(|(_, sid)| sid.to_string())
+        .collect();
+    before.sort_unstable();
+    after.sort_unstable();
+    if before != after {
+        cluster.mark_out_of_sync();
+    }
+    Ok(())
 }
 
 /// Graceful shutdown of a cluster node: drop its lease and sockets, and announce

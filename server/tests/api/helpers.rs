@@ -192,6 +192,11 @@ impl TestApp {
         &self.state.db
     }
 
+    /// The URL of this node's database.
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

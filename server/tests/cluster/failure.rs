@@ -8,6 +8,7 @@ use crate::{Adapter, new_id, on_both_adapters_with_lease, send_args, users_in_co
 use serde_json::json;
 use server::cluster::DEFAULT_LEASE;
 use server::config::ClusterAdapter;
+use sqlx::Connection;
 use std::time::Duration;
 
 /// Short, so that the test waits seconds, not the production lease's ten.
@@ -43,6 +44,25 @@ on_both_adapters_with_lease! {
         let sent = bob_on_a.call("message:send", send_args(conversation, &new_id(), "back")).await;
         assert_eq!(sent["success"], true, "{sent}");
         assert_eq!(on_a.recv("message:new").await["id"], sent["messageId"]);
+    }
+
+    async fn a_node_whose_rows_were_lost_registers_its_sockets_again(a: TestApp, LEASE) {
+        let (users, conversation) = users_in_conversation(&a, &["alice", "bob"]).await;
+        let mut alice = SioClient::connect(&a.address, &users[0].token).await;
+        alice.call("conversation:join", vec![json!(conversation)]).await;
+        let _bob = SioClient::connect(&a.address, &users[1].token).await;
+        assert_eq!(alice.recv("user:online").await, json!(users[1].id));
+
+        // What a PostgreSQL restart does to the unlogged tables.
+        let mut admin = sqlx::PgConnection::connect(a.database_url()).await.unwrap();
+        sqlx::query("TRUNCATE chat_cluster_nodes, chat_cluster_sockets")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        // The next heartbeat finds the lease gone and records both sockets again.
+        assert_eq!(alice.recv("user:online").await, json!(users[1].id));
+        let ack = alice.call("conversation:join", vec![json!(conversation)]).await;
+        assert_eq!(ack["onlineUserIds"], json!([users[0].id, users[1].id]), "{ack}");
     }
 
     async fn a_node_stopping_gracefully_announces_its_users_offline_at_once(a: TestApp, DEFAULT_LEASE) {
