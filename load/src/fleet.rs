@@ -33,6 +33,10 @@ pub struct Recorded {
     pub acked: Vec<(ConversationId, i64, String)>,
     /// When the last acknowledgement arrived.
     pub last_ack: Option<Instant>,
+    /// When each message was acknowledged, by clientMessageId.
+    pub acked_at: HashMap<String, Instant>,
+    /// When the last other participant received each message, by clientMessageId.
+    pub received_last: HashMap<String, Instant>,
     /// Clients that noticed a lost connection and caught up again (connecting counts).
     pub recoveries: usize,
 }
@@ -214,6 +218,9 @@ fn record(me: &FleetClient, recorder: &Recorder, event: Event) {
             if let Some(sent) = sent {
                 recorded.delivery.record(now - sent);
             }
+            if let Some(id) = &view.client_message_id {
+                recorded.received_last.insert(id.clone(), now);
+            }
         }
         Event::Sent {
             client_message_id,
@@ -226,6 +233,7 @@ fn record(me: &FleetClient, recorder: &Recorder, event: Event) {
             if let Some(sent) = recorded.sent_at.get(&id).copied() {
                 recorded.ack.record(now - sent);
             }
+            recorded.acked_at.insert(id.clone(), now);
             recorded.acked.push((conversation, seq, id));
             recorded.last_ack = Some(now);
         }

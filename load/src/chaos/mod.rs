@@ -4,12 +4,12 @@
 //! Real `chat-server` processes run on a private PostgreSQL (or SQLite when PostgreSQL's
 //! binaries are missing, said visibly), and every client connects through a [`Proxy`].
 //! While traffic flows, each round takes a few clients offline and injects one [`Fault`]:
-//! cut every connection and add latency, refuse new connections, kill -9 a server node and
-//! restart it on the same port, database and secret, or stop (or crash) PostgreSQL and
-//! start it again. After each round every client must be back and caught up. At the end,
-//! failed sends are retried (as a user would), and the checks in [`check`] compare what
-//! was sent, what was acknowledged, what the database holds (REST history) and every
-//! participant's timeline.
+//! cut every connection and add latency, refuse new connections, freeze connections, kill
+//! -9 a server node and restart it on the same port, database and secret, or stop (or
+//! crash) PostgreSQL and start it again. After each round every client must be back and
+//! caught up, and sends that ended `failed` are retried (as their users would). At the end
+//! the checks in [`check`] compare what was sent, what was acknowledged, what the database
+//! holds (REST history) and every participant's timeline.
 //!
 //! Every fault and every check result is logged to stderr as it happens, bypassing the
 //! test harness's capture, so a CI log shows what happened even when the soak passes.
@@ -216,7 +216,7 @@ pub struct Outcome {
     pub backend: Backend,
     pub sent: usize,
     pub acked: usize,
-    /// Sends that ended `failed` during the faults and were retried at the end.
+    /// Sends that ended `failed` during the faults and were retried (as their users would).
     pub retried: usize,
     pub stored: usize,
     pub timelines: usize,
@@ -224,8 +224,8 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-/// The soak's log: each line to stderr at once (not through the test harness's capture,
-/// which hides a passing test's output) and kept for the report.
+/// The soak's log: each line to stderr at once, timed from the start, and not through the
+/// test harness's capture (which hides a passing test's output).
 #[derive(Debug)]
 pub struct Log {
     started: Instant,
@@ -244,6 +244,11 @@ impl Log {
             self.started.elapsed().as_secs_f64()
         );
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    /// A `skipped: …` line as the other suites print it (at the start of the line).
+    pub fn skipped(&self, text: impl fmt::Display) {
+        let _ = writeln!(std::io::stderr().lock(), "skipped: {text}");
     }
 }
 
@@ -283,10 +288,12 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
     let rounds: Vec<Fault> = match backend {
         Backend::Postgres => options.rounds.clone(),
         Backend::Sqlite => {
-            log.line(
-                "skipped: PostgreSQL binaries not found (set CHAT_PG_BIN or install PostgreSQL): \
-                 running the SQLite variant, without the PostgreSQL faults",
-            );
+            log.skipped(format!(
+                "chaos soak ({}) on PostgreSQL: its binaries (initdb, pg_ctl) were not found \
+                 (install PostgreSQL or set CHAT_PG_BIN); running the SQLite variant on one node, \
+                 without the PostgreSQL faults",
+                options.name
+            ));
             options
                 .rounds
                 .iter()
@@ -357,6 +364,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
         rounds,
         problems: Vec::new(),
         offline_ever: Vec::new(),
+        retried: 0,
     };
     let result = soak.chat().await;
     soak.scan_logs();
@@ -420,6 +428,8 @@ struct Soak<'a> {
     problems: Vec<String>,
     /// Clients the app took offline in some round.
     offline_ever: Vec<bool>,
+    /// Failed sends retried so far.
+    retried: usize,
 }
 
 impl Soak<'_> {
@@ -475,7 +485,7 @@ impl Soak<'_> {
         let ack_problems = check::acks(&fleet, &sent, &acked);
         self.report(
             format!(
-                "every sent message acknowledged exactly once: {} sent, {} acked, {retried} failed during faults and retried",
+                "every sent message acknowledged exactly once: {} sent, {} acked ({retried} had ended failed during faults and were retried)",
                 sent.len(),
                 acked.len()
             ),
@@ -518,6 +528,7 @@ impl Soak<'_> {
             format!("the {offline_clients} clients that were offline caught up"),
             behind,
         );
+        self.slowest(&fleet, &sent);
         {
             let recorded = fleet.recorder.lock();
             self.log.line(format!(
@@ -720,6 +731,12 @@ impl Soak<'_> {
                 behind.join(", ")
             ));
         }
+        let failed = self.retry_failed(fleet);
+        if failed > 0 {
+            self.log.line(format!(
+                "  {failed} sends had ended failed (their tries ran out during the fault): retried them, as their users would"
+            ));
+        }
         for node in &mut self.nodes {
             if !node.running() {
                 self.problems.push(format!(
@@ -735,51 +752,39 @@ impl Soak<'_> {
 
     /// Waits until every sent message is acked or failed, retries the failed ones (as a
     /// user would), and waits until every timeline has every acked message. Returns how
-    /// many sends were retried.
+    /// many sends were retried in the whole run.
     async fn settle(&mut self, fleet: &Fleet, sent: &[Sent]) -> usize {
         let patience = self.options.patience;
         let recorder = &fleet.recorder;
-        let mut retried = 0;
+        // Every try (a send, or a retry of a failed one) ends acked or failed.
+        let settled = |retried: usize| {
+            recorder.lock().acked.len() + recorder.failed.load(Ordering::Relaxed) as usize
+                >= sent.len() + retried
+        };
         for pass in 1..=3 {
-            let settled = || {
-                recorder.lock().acked.len() + recorder.failed.load(Ordering::Relaxed) as usize
-                    >= sent.len() + retried
-            };
-            recorder.wait_until(patience, settled).await;
-            let failed: Vec<(usize, client_wasm::ClientMessageId)> = fleet
-                .clients
-                .iter()
-                .enumerate()
-                .flat_map(|(index, c)| {
-                    c.client
-                        .inspect(|engine| engine.failed_ids())
-                        .into_iter()
-                        .map(move |id| (index, id))
-                })
-                .collect();
-            if failed.is_empty() {
+            let retried = self.retried;
+            recorder.wait_until(patience, || settled(retried)).await;
+            let failed = self.retry_failed(fleet);
+            if failed == 0 {
                 break;
             }
             self.log.line(format!(
-                "settling, pass {pass}: {} sends ended failed during the faults; retrying them",
-                failed.len()
+                "settling, pass {pass}: retried {failed} sends that had ended failed"
             ));
-            for (client, id) in &failed {
-                fleet.clients[*client].client.retry(id);
-            }
-            retried += failed.len();
         }
-        let pending: usize = fleet
-            .clients
-            .iter()
-            .map(|c| c.client.inspect(|engine| engine.sending_ids().len()))
-            .sum();
+        let retried = self.retried;
+        recorder.wait_until(patience, || settled(retried)).await;
         let everyone = fleet.clients.len();
         let converged = recorder
             .wait_until(patience, || {
                 fleet.caught_up() == everyone && verify::integrity(fleet).losses == 0
             })
             .await;
+        let pending: usize = fleet
+            .clients
+            .iter()
+            .map(|c| c.client.inspect(|engine| engine.sending_ids().len()))
+            .sum();
         self.log.line(format!(
             "settled: {} acked, {} still sending, {}",
             recorder.lock().acked.len(),
@@ -790,7 +795,7 @@ impl Soak<'_> {
                 format!("timelines still incomplete after {} s", patience.as_secs())
             }
         ));
-        retried
+        self.retried
     }
 
     /// Every conversation's stored messages, read from the first node's REST API.
@@ -811,6 +816,52 @@ impl Soak<'_> {
             stored.insert(*conversation, messages);
         }
         Ok(stored)
+    }
+
+    /// Retries every send that ended `failed`; how many.
+    fn retry_failed(&mut self, fleet: &Fleet) -> usize {
+        let mut count = 0;
+        for fleet_client in &fleet.clients {
+            for id in fleet_client.client.inspect(|engine| engine.failed_ids()) {
+                fleet_client.client.retry(&id);
+                count += 1;
+            }
+        }
+        self.retried += count;
+        count
+    }
+
+    /// The slowest acks and deliveries, with when they were sent, so a long wait can be
+    /// matched with the rounds above.
+    fn slowest(&self, fleet: &Fleet, sent: &[Sent]) {
+        let recorded = fleet.recorder.lock();
+        let at = |instant: Instant| (instant - self.log.started).as_secs_f64();
+        for (what, times) in [
+            ("ack", &recorded.acked_at),
+            ("delivery to the last participant", &recorded.received_last),
+        ] {
+            let mut waits: Vec<(Duration, &Sent, Instant, Instant)> = sent
+                .iter()
+                .filter_map(|message| {
+                    let id = message.id.to_string();
+                    let sent_at = *recorded.sent_at.get(&id)?;
+                    let done = *times.get(&id)?;
+                    Some((done - sent_at, message, sent_at, done))
+                })
+                .collect();
+            waits.sort_by_key(|wait| std::cmp::Reverse(wait.0));
+            for (wait, message, sent_at, done) in waits.iter().take(3) {
+                self.log.line(format!(
+                    "slowest {what}: {:.1} s, message {} of user {} in conversation {} (sent at {:.1} s, done at {:.1} s)",
+                    wait.as_secs_f64(),
+                    message.id,
+                    fleet.clients[message.client].user.0,
+                    message.conversation.0,
+                    at(*sent_at),
+                    at(*done)
+                ));
+            }
+        }
     }
 
     /// A node that panicked is a failure even if the clients did not notice; errors are
