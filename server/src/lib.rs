@@ -1,5 +1,6 @@
-//! `chat-server`: the REST API (SPEC.md section 3) and, from the next issue on, the
-//! Socket.IO backend (section 2) of the chat stack, on SQLite or PostgreSQL.
+//! `chat-server`: the REST API (SPEC.md section 3) and the Socket.IO backend (section 2)
+//! of the chat stack, on SQLite or PostgreSQL, on one node or several (cluster mode,
+//! [`cluster`]).
 //!
 //! [`Application::build`] connects to the database, applies the migrations and binds
 //! the listener; [`Application::run_until_stopped`] serves until the shutdown future

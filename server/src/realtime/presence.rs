@@ -11,6 +11,12 @@
 //! a new epoch; an `online` announcement is only sent while the epoch it was made for
 //! is still current, and an `offline` one only while the user is still offline, under
 //! [`Presence::announcing`], so the last announcement sent always matches the state.
+//!
+//! In cluster mode a node still keeps its own sockets in [`Presence`] (to record them
+//! again after a failure), but the decisions are the cluster's: each transition is
+//! counted, recorded and announced in one transaction under the user's advisory lock
+//! (`cluster_connect`, [`socket_gone`]), and [`heartbeat`] renews the node's lease,
+//! reaps dead nodes and repairs this node's rows.
 
 use super::Shared;
 use super::limits::MAX_SOCKETS_PER_USER;
