@@ -101,14 +101,16 @@ pub enum DecodeError {
     Upgrade,
 }
 
+// No `{:?}` here: Debug formatting of chars and strings (escaping) costs ~2 KB of wasm.
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::Empty => f.write_str("empty frame"),
-            DecodeError::UnknownEngineType(c) => write!(f, "unknown Engine.IO type {c:?}"),
-            DecodeError::UnknownSocketType(c) => write!(f, "unknown Socket.IO type {c:?}"),
+            DecodeError::UnknownEngineType(c) => write!(f, "unknown Engine.IO type '{c}'"),
+            DecodeError::UnknownSocketType(Some(c)) => write!(f, "unknown Socket.IO type '{c}'"),
+            DecodeError::UnknownSocketType(None) => f.write_str("Socket.IO packet without a type"),
             DecodeError::Binary => f.write_str("binary Socket.IO packets are not supported"),
-            DecodeError::Namespace(ns) => write!(f, "unsupported namespace {ns:?}"),
+            DecodeError::Namespace(ns) => write!(f, "unsupported namespace \"{ns}\""),
             DecodeError::BadAckId => f.write_str("malformed ack id"),
             DecodeError::MissingAckId => f.write_str("ack without an id"),
             DecodeError::BadPayload(what) => write!(f, "bad payload: {what}"),

@@ -93,7 +93,8 @@ pub fn wasm_package(root: &Path, tools: &Tools) -> Result<WasmPackage> {
     let wasm = out_dir.join("client_wasm_bg.wasm");
     run_command(
         Command::new(&tools.wasm_opt)
-            .arg("-Oz")
+            // --converge repeats -Oz until nothing changes: -0.3 KB gzipped.
+            .args(["-Oz", "--converge"])
             .args(WASM_OPT_FEATURES)
             .arg(&wasm)
             .arg("-o")

@@ -53,7 +53,7 @@ pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
     if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "http://".len()
     {
         return Err(WebError::Options(format!(
-            "`url` must start with http:// or https:// (got {url:?})"
+            "`url` must start with http:// or https:// (got \"{url}\")"
         )));
     }
     let get_token = field("getToken").dyn_into::<Function>().map_err(|_| {
