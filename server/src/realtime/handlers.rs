@@ -374,11 +374,12 @@ async fn join_inner<A: Adapter>(
             "a socket may join at most {MAX_JOINED_PER_SOCKET} conversations; leave one first"
         )));
     }
-    let last_seq = match shared.db.last_seq_for(conversation, user).await {
-        Ok(Some(seq)) => seq,
-        Ok(None) => return Err(forbidden()),
+    // Participation first: a non-participant must never be in the room, not even briefly.
+    match shared.db.is_participant(conversation, user).await {
+        Ok(true) => {}
+        Ok(false) => return Err(forbidden()),
         Err(e) => return Err(internal(CONVERSATION_JOIN, user, &e)),
-    };
+    }
     let participants = shared
         .db
         .participant_ids(conversation)
@@ -386,6 +387,22 @@ async fn join_inner<A: Adapter>(
         .map_err(|e| internal(CONVERSATION_JOIN, user, &e))?;
     let room = conversation_room(conversation);
     s.join(room.clone());
+    // Then lastSeq, read only once the socket is in the room: a message committed before
+    // this read is counted in it (the client backfills it), and one committed after is
+    // broadcast to the room, this socket included. Read before joining, a message committed
+    // in between would be in neither, and the client would miss it until the next one.
+    let last_seq = match shared.db.last_seq_for(conversation, user).await {
+        Ok(Some(seq)) => seq,
+        Ok(None) => {
+            // Removed from the conversation meanwhile (not possible through the API today).
+            s.leave(room);
+            return Err(forbidden());
+        }
+        Err(e) => {
+            s.leave(room);
+            return Err(internal(CONVERSATION_JOIN, user, &e));
+        }
+    };
     let newly = locked(&session.joined).insert(conversation);
     locked(&session.member_of).insert(conversation);
     if newly && let Some(io) = shared.io() {

@@ -16,6 +16,7 @@
 //!   mode also recorded in [`crate::cluster`] so that every node agrees.
 //! - [`typing`]: typing indicators and their 5-second expiry timers.
 //! - [`limits`]: the numbers that bound what one client can make the server do.
+//! - [`pg_driver`]: the PostgreSQL adapter's driver, whose LISTEN survives restarts.
 //!
 //! # Lifecycle of a socket
 //!
@@ -36,6 +37,7 @@
 pub mod args;
 pub mod handlers;
 pub mod limits;
+pub mod pg_driver;
 pub mod presence;
 pub mod typing;
 
@@ -59,6 +61,7 @@ use limits::{
     JOIN_EVENTS_PER_SECOND, READ_EVENTS_PER_SECOND, SHUTDOWN_DRAIN_TIMEOUT,
     TYPING_EVENTS_PER_SECOND,
 };
+use pg_driver::ResilientSqlxDriver;
 use presence::Presence;
 use serde::Serialize;
 use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
@@ -66,7 +69,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder, TransportType};
-use socketioxide_postgres::{PostgresAdapterConfig, PostgresAdapterCtr, SqlxAdapter};
+use socketioxide_postgres::{CustomPostgresAdapter, PostgresAdapterConfig, PostgresAdapterCtr};
 use socketioxide_redis::drivers::redis::redis_client;
 use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use sqlx::postgres::PgPoolOptions;
@@ -145,7 +148,7 @@ impl Drop for InFlight {
 }
 
 /// The adapter of cluster mode over PostgreSQL.
-pub type PgAdapter = SqlxAdapter<Emitter>;
+pub type PgAdapter = CustomPostgresAdapter<Emitter, ResilientSqlxDriver>;
 /// The adapter of cluster mode over Redis.
 pub type RedisPubSub = RedisAdapter<Emitter>;
 
@@ -293,8 +296,8 @@ impl Realtime {
                     .connect_with(options)
                     .await
                     .context("the PostgreSQL adapter cannot connect")?;
-                let ctr = PostgresAdapterCtr::new_with_sqlx_config(
-                    pool,
+                let ctr = PostgresAdapterCtr::new_with_driver(
+                    ResilientSqlxDriver::new(pool),
                     PostgresAdapterConfig::default().with_prefix("chat"),
                 );
                 let (layer, io) = builder()
