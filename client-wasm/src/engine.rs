@@ -598,7 +598,7 @@ impl Engine {
         self.tick(now);
         self.wanted = false;
         if let Some(socket) = self.link.socket() {
-            self.push_frame(socket, SocketPacket::Disconnect.encode());
+            self.push_frame(socket, protocol::DISCONNECT_FRAME.to_owned());
         }
         self.lose_connection("disconnected by the app", true);
         self.publish();
@@ -1092,11 +1092,11 @@ impl Engine {
                     "token",
                     self.token.clone().unwrap_or_default().into(),
                 )]);
-                self.push_frame(socket, SocketPacket::Connect(Some(auth)).encode());
+                self.push_frame(socket, protocol::connect_frame(&auth));
                 self.link = Link::Handshaking(socket);
             }
             Packet::Close => self.lose_connection("server closed the transport", true),
-            Packet::Ping(data) => self.push_frame(socket, Packet::Pong(data).encode()),
+            Packet::Ping(data) => self.push_frame(socket, protocol::pong_frame(&data)),
             Packet::Pong(_) | Packet::Noop => {}
             Packet::Message(SocketPacket::Connect(_)) => {
                 if self.link == Link::Handshaking(socket) {

@@ -164,16 +164,8 @@ impl SocketPacket {
             SocketPacket::Connect(None) => "40".to_owned(),
             SocketPacket::Connect(Some(auth)) => format!("40{}", json::write(auth)),
             SocketPacket::Disconnect => "41".to_owned(),
-            SocketPacket::Event { ack, name, args } => {
-                let mut array = Vec::with_capacity(args.len() + 1);
-                array.push(Value::String(name.clone()));
-                array.extend(args.iter().cloned());
-                let id = ack.map(|id| id.0.to_string()).unwrap_or_default();
-                format!("42{id}{}", json::write(&Value::Array(array)))
-            }
-            SocketPacket::Ack { id, args } => {
-                format!("43{}{}", id.0, json::write(&Value::Array(args.clone())))
-            }
+            SocketPacket::Event { ack, name, args } => event_frame(*ack, name, args),
+            SocketPacket::Ack { id, args } => format!("43{}{}", id.0, json_list(None, args)),
             SocketPacket::ConnectError { message } => {
                 format!(
                     "44{}",
@@ -186,12 +178,35 @@ impl SocketPacket {
 
 /// Encodes an event with arguments, as the engine emits them.
 pub fn encode_event(ack: Option<AckId>, name: &str, args: Vec<Value>) -> String {
-    SocketPacket::Event {
-        ack,
-        name: name.to_owned(),
-        args,
-    }
-    .encode()
+    event_frame(ack, name, &args)
+}
+
+/// The frames the engine itself writes besides events, without building a [`Packet`]
+/// (whose `encode` would keep every arm, the open packet's serde `Serialize` included,
+/// in the wasm).
+pub(crate) fn connect_frame(auth: &Value) -> String {
+    format!("40{}", json::write(auth))
+}
+
+pub(crate) fn pong_frame(data: &str) -> String {
+    format!("3{data}")
+}
+
+pub(crate) const DISCONNECT_FRAME: &str = "41";
+
+fn event_frame(ack: Option<AckId>, name: &str, args: &[Value]) -> String {
+    let id = ack.map(|id| id.0.to_string()).unwrap_or_default();
+    format!("42{id}{}", json_list(Some(name), args))
+}
+
+/// `[name?, ...args]`, written without cloning the arguments into one `Value`.
+fn json_list(name: Option<&str>, args: &[Value]) -> String {
+    let name = name.map(|name| json::write(&Value::String(name.to_owned())));
+    let items: Vec<String> = name
+        .into_iter()
+        .chain(args.iter().map(json::write))
+        .collect();
+    format!("[{}]", items.join(","))
 }
 
 fn decode_socket(body: &str) -> Result<SocketPacket, DecodeError> {
