@@ -302,6 +302,14 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
                 .collect()
         }
     };
+    // Before starting PostgreSQL: building the server may take minutes.
+    let building = Instant::now();
+    let binary = tokio::task::spawn_blocking(node::server_binary).await??;
+    log.line(format!(
+        "server binary {} (up to date after {:.1} s)",
+        binary.display(),
+        building.elapsed().as_secs_f64()
+    ));
     let database = match bin {
         Some(bin) => {
             let postgres = PrivatePostgres::start(bin).await?;
@@ -313,13 +321,6 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
         }
         None => Database::Sqlite(dir.path().join("chat.db")),
     };
-    let building = Instant::now();
-    let binary = tokio::task::spawn_blocking(node::server_binary).await??;
-    log.line(format!(
-        "server binary {} (up to date after {:.1} s)",
-        binary.display(),
-        building.elapsed().as_secs_f64()
-    ));
     let secret = format!("chaos-soak-secret-{:032x}", fastrand::u128(..));
     let mut nodes = Vec::new();
     let mut proxies = Vec::new();
