@@ -215,9 +215,11 @@ impl Outbox {
                 return Err(StorageError("a clientMessageId stored twice".into()));
             }
             outbox.next_order = outbox.next_order.max(entry.order.saturating_add(1));
-            outbox.entries.push(entry);
+            // Kept sorted by inserting in place, not by a sort afterwards: `save` writes
+            // the entries in order, so this appends, and a sort's code costs ~2 KB of wasm.
+            let at = outbox.entries.partition_point(|e| e.order <= entry.order);
+            outbox.entries.insert(at, entry);
         }
-        outbox.entries.sort_unstable_by_key(|e| e.order);
         Ok(outbox)
     }
 }
@@ -283,5 +285,26 @@ mod tests {
             assert!(Outbox::restore(data).is_err(), "{data:?}");
         }
         assert!(Outbox::restore(r#"{"version":1,"nextOrder":0,"messages":[]}"#).is_ok());
+    }
+
+    #[test]
+    fn restored_entries_are_in_send_order_whatever_the_stored_order() {
+        let mut rng = fastrand::Rng::with_seed(2);
+        let ids = [id(&mut rng), id(&mut rng), id(&mut rng)];
+        let entry = |id: &ClientMessageId, order: u64| {
+            format!(
+                r#"{{"clientMessageId":"{id}","conversationId":1,"text":"t","order":{order},"lostTries":0}}"#
+            )
+        };
+        let data = format!(
+            r#"{{"version":1,"nextOrder":0,"messages":[{},{},{}]}}"#,
+            entry(&ids[0], 7),
+            entry(&ids[1], 2),
+            entry(&ids[2], 5)
+        );
+        let mut restored = Outbox::restore(&data).unwrap();
+        let orders: Vec<u64> = restored.entries().iter().map(|e| e.order).collect();
+        assert_eq!(orders, [2, 5, 7]);
+        assert_eq!(restored.take_order(), 8);
     }
 }
