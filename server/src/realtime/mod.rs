@@ -296,8 +296,10 @@ impl Realtime {
                     .connect_with(options)
                     .await
                     .context("the PostgreSQL adapter cannot connect")?;
+                let driver = ResilientSqlxDriver::new(pool);
+                let relistened = driver.relistened();
                 let ctr = PostgresAdapterCtr::new_with_driver(
-                    ResilientSqlxDriver::new(pool),
+                    driver,
                     PostgresAdapterConfig::default().with_prefix("chat"),
                 );
                 let (layer, io) = builder()
@@ -310,6 +312,7 @@ impl Realtime {
                 )
                 .await
                 .context("the PostgreSQL adapter cannot listen")?;
+                tokio::spawn(resync_after_relisten(io.clone(), relistened));
                 (Layer::Postgres(layer), Io::Postgres(io))
             }
             (ClusterAdapter::Redis { url, prefix }, Some(_)) => {
@@ -441,6 +444,24 @@ pub(crate) async fn broadcast<A: Adapter, T: Serialize + ?Sized>(
 ) {
     if let Err(e) = op.emit(event, data).await {
         tracing::warn!(event, error = %e, "broadcast failed");
+    }
+}
+
+/// Closes this node's sockets each time its LISTEN connection comes back: broadcasts from
+/// other nodes may have been lost meanwhile, and a reconnecting client fetches what it
+/// missed (see [`pg_driver`]). Ends with the server.
+async fn resync_after_relisten(io: SocketIo<PgAdapter>, relistened: Arc<Notify>) {
+    loop {
+        relistened.notified().await;
+        let Some(ns) = root(&io) else {
+            return;
+        };
+        tracing::warn!(
+            "cluster: broadcasts may have been missed; closing this node's sockets so that clients catch up"
+        );
+        if let Err(e) = ns.local().disconnect().await {
+            tracing::warn!(error = %e, "cluster: cannot close the sockets");
+        }
     }
 }
 

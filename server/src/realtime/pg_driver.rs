@@ -7,9 +7,14 @@
 //! event task then ends silently and the node never hears another node again (found by
 //! the two-node chaos soak, `docs/CHAOS.md`). Here any error drops the listener and a new
 //! one is connected and subscribed, retrying until PostgreSQL answers; the stream never
-//! ends. Notifications sent while the listener was away are lost, like any NOTIFY to a
-//! session that is not listening: clients recover those messages from the history when
-//! the next one shows a seq gap.
+//! ends.
+//!
+//! Notifications sent while the listener was away are lost, like any NOTIFY to a session
+//! that is not listening. Each time the listener comes back (after sqlx reconnected it
+//! itself or after this driver did), [`ResilientSqlxDriver::relistened`] fires, and the
+//! realtime layer closes this node's sockets: their clients reconnect, rejoin and fetch
+//! what they missed with `afterSeq` (SPEC.md section 4), instead of waiting for a later
+//! message to reveal the gap, which for the last message of a conversation never comes.
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -17,7 +22,9 @@ use socketioxide_postgres::drivers::Driver;
 use socketioxide_postgres::drivers::sqlx::SqlxDriver;
 use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgNotification};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// How long to wait between attempts to listen again while PostgreSQL is unreachable
 /// (a reconnection back-off, not a synchronisation).
@@ -28,6 +35,7 @@ const RELISTEN_DELAY: Duration = Duration::from_millis(250);
 pub struct ResilientSqlxDriver {
     inner: SqlxDriver,
     pool: PgPool,
+    relistened: Arc<Notify>,
 }
 
 impl ResilientSqlxDriver {
@@ -35,7 +43,13 @@ impl ResilientSqlxDriver {
         ResilientSqlxDriver {
             inner: SqlxDriver::new(pool.clone()),
             pool,
+            relistened: Arc::new(Notify::new()),
         }
+    }
+
+    /// Notified each time the LISTEN connection is back after being lost.
+    pub fn relistened(&self) -> Arc<Notify> {
+        self.relistened.clone()
     }
 }
 
@@ -60,16 +74,22 @@ impl Driver for ResilientSqlxDriver {
         let channels: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
         // The first subscription fails the start-up like the stock driver's.
         let first = listener(&self.pool, &channels).await?;
-        let state = (Some(first), self.pool.clone(), channels);
+        let state = (
+            Some(first),
+            self.pool.clone(),
+            channels,
+            self.relistened.clone(),
+        );
         let stream = futures_util::stream::unfold(
             state,
-            |(mut current, pool, channels)| async move {
+            |(mut current, pool, channels, relistened)| async move {
                 loop {
                     let Some(listening) = current.as_mut() else {
                         match listener(&pool, &channels).await {
                             Ok(again) => {
                                 tracing::warn!("cluster: listening to the other nodes again");
                                 current = Some(again);
+                                relistened.notify_one();
                             }
                             Err(e) => {
                                 tracing::debug!(error = %e, "cluster: cannot listen yet; retrying");
@@ -78,8 +98,15 @@ impl Driver for ResilientSqlxDriver {
                         }
                         continue;
                     };
-                    match listening.recv().await {
-                        Ok(notification) => return Some((notification, (current, pool, channels))),
+                    match listening.try_recv().await {
+                        Ok(Some(notification)) => {
+                            return Some((notification, (current, pool, channels, relistened)));
+                        }
+                        // The connection was lost and sqlx listens again by itself.
+                        Ok(None) => {
+                            tracing::warn!("cluster: the LISTEN connection was lost and is back");
+                            relistened.notify_one();
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "cluster: lost the LISTEN connection; reconnecting");
                             current = None;
