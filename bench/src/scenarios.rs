@@ -1,0 +1,200 @@
+//! The scenarios of issue 8, at full size or `--quick`, as `chat-load` arguments.
+
+use crate::servers::Server;
+use anyhow::{Context, bail};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    /// `chat-load` subcommand and its options.
+    args: Vec<String>,
+    /// Restart the server mid-run (the reconnect storm).
+    restarts: bool,
+}
+
+impl Scenario {
+    pub fn all(quick: bool) -> Vec<Scenario> {
+        ["steady", "ramp", "idle", "storm"]
+            .into_iter()
+            .map(|name| Scenario::named(name, quick))
+            .collect::<anyhow::Result<_>>()
+            .unwrap_or_default()
+    }
+
+    pub fn named(name: &str, quick: bool) -> anyhow::Result<Scenario> {
+        let (name, args, restarts): (&'static str, &[&str], bool) = match (name, quick) {
+            // Issue 8's sizes: 400 users in 100 conversations of 4 at 1,000 msgs/s.
+            ("steady", false) => (
+                "steady",
+                &[
+                    "steady",
+                    "--users",
+                    "400",
+                    "--conversations",
+                    "100",
+                    "--participants",
+                    "4",
+                    "--rate",
+                    "1000",
+                    "--duration",
+                    "30",
+                ],
+                false,
+            ),
+            ("steady", true) => (
+                "steady",
+                &[
+                    "steady",
+                    "--users",
+                    "20",
+                    "--conversations",
+                    "5",
+                    "--participants",
+                    "4",
+                    "--rate",
+                    "50",
+                    "--duration",
+                    "3",
+                ],
+                false,
+            ),
+            // 1,000 users so the per-user limit (10 msgs/s) allows 10,000 msgs/s in all.
+            ("ramp", false) => (
+                "ramp",
+                &[
+                    "ramp",
+                    "--users",
+                    "1000",
+                    "--conversations",
+                    "250",
+                    "--participants",
+                    "4",
+                    "--start-rate",
+                    "1000",
+                    "--step",
+                    "1000",
+                    "--max-rate",
+                    "12000",
+                    "--step-duration",
+                    "10",
+                ],
+                false,
+            ),
+            ("ramp", true) => (
+                "ramp",
+                &[
+                    "ramp",
+                    "--users",
+                    "40",
+                    "--conversations",
+                    "10",
+                    "--participants",
+                    "4",
+                    "--start-rate",
+                    "100",
+                    "--step",
+                    "100",
+                    "--max-rate",
+                    "300",
+                    "--step-duration",
+                    "2",
+                ],
+                false,
+            ),
+            ("idle", false) => (
+                "idle",
+                &[
+                    "idle",
+                    "--users",
+                    "10000",
+                    "--conversations",
+                    "2500",
+                    "--participants",
+                    "4",
+                    "--hold",
+                    "30",
+                ],
+                false,
+            ),
+            ("idle", true) => (
+                "idle",
+                &[
+                    "idle",
+                    "--users",
+                    "100",
+                    "--conversations",
+                    "25",
+                    "--participants",
+                    "4",
+                    "--hold",
+                    "2",
+                ],
+                false,
+            ),
+            ("storm", false) => (
+                "storm",
+                &[
+                    "storm",
+                    "--users",
+                    "2000",
+                    "--conversations",
+                    "500",
+                    "--participants",
+                    "4",
+                ],
+                true,
+            ),
+            ("storm", true) => (
+                "storm",
+                &[
+                    "storm",
+                    "--users",
+                    "40",
+                    "--conversations",
+                    "10",
+                    "--participants",
+                    "4",
+                ],
+                true,
+            ),
+            (other, _) => bail!("no scenario `{other}` (steady, ramp, idle, storm)"),
+        };
+        Ok(Scenario {
+            name,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            restarts,
+        })
+    }
+
+    /// Runs `chat-load` against `server`; its JSON report (also when it found losses: the
+    /// report says so, and the summary shows it).
+    pub fn run(&self, root: &Path, server: &Server) -> anyhow::Result<Value> {
+        let mut command = Command::new(root.join("target/release/chat-load"));
+        command
+            .args([
+                "--url",
+                &server.url,
+                "--json",
+                "--setup-concurrency",
+                "4",
+                "--patience",
+                "120",
+            ])
+            .args(["--server-pid", &server.pid.to_string()])
+            .args(&self.args);
+        if self.restarts {
+            command.args(["--restart", &server.restart_command]);
+        }
+        let output = command.output().context("running chat-load")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        serde_json::from_str(&stdout).with_context(|| {
+            format!(
+                "chat-load printed no report: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! The Markdown summary (figures per run, ratios within each round) and the SVG charts.
+
+use crate::servers::Target;
+use plotters::prelude::*;
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// One server's run of one scenario in one round.
+#[derive(Debug)]
+pub struct Run {
+    pub scenario: &'static str,
+    pub target: Target,
+    pub round: usize,
+    pub report: Value,
+}
+
+fn number(value: &Value, path: &[&str]) -> Option<f64> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_f64)
+}
+
+fn cell(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+/// Each scenario's headline figure, and whether lower is better.
+fn headline(scenario: &str) -> (&'static str, &'static [&'static str], bool) {
+    match scenario {
+        "steady" => ("delivery p99 (ms)", &["delivery", "p99_ms"], true),
+        "ramp" => (
+            "sustained msgs/s (p99 < 100 ms)",
+            &["sustained_rate"],
+            false,
+        ),
+        "idle" => (
+            "server KiB per connection",
+            &["server_memory", "per_connection_bytes"],
+            true,
+        ),
+        _ => ("reconnect p95 (ms)", &["reconnect", "p95_ms"], true),
+    }
+}
+
+pub fn markdown(runs: &[Run], machine: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Machine: {machine}. Server, PostgreSQL and load tool share it.\n"
+    );
+    let mut scenarios: Vec<&str> = runs.iter().map(|r| r.scenario).collect();
+    scenarios.dedup();
+    for scenario in scenarios {
+        let _ = writeln!(out, "### {scenario}\n");
+        let _ = writeln!(
+            out,
+            "| round | server | connected | acked msgs/s | delivery p50 / p95 / p99 / max (ms) | ack p99 (ms) | sustained msgs/s | KiB per connection | reconnect p50 / p95 (ms) | recovered | losses | duplicates |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for run in runs.iter().filter(|r| r.scenario == scenario) {
+            let r = &run.report;
+            let per_connection =
+                number(r, &["server_memory", "per_connection_bytes"]).map(|b| b / 1024.0);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {}/{} | {} | {} / {} / {} / {} | {} | {} | {} | {} / {} | {} | {} | {} |",
+                run.round,
+                run.target.label(),
+                cell(number(r, &["connected"]), 0),
+                cell(number(r, &["users"]), 0),
+                cell(number(r, &["acked_rate"]), 0),
+                cell(number(r, &["delivery", "p50_ms"]), 2),
+                cell(number(r, &["delivery", "p95_ms"]), 2),
+                cell(number(r, &["delivery", "p99_ms"]), 2),
+                cell(number(r, &["delivery", "max_ms"]), 1),
+                cell(number(r, &["ack", "p99_ms"]), 2),
+                cell(number(r, &["sustained_rate"]), 0),
+                cell(per_connection, 1),
+                cell(number(r, &["reconnect", "p50_ms"]), 0),
+                cell(number(r, &["reconnect", "p95_ms"]), 0),
+                cell(number(r, &["recovered"]), 0),
+                cell(number(r, &["integrity", "losses"]), 0),
+                cell(number(r, &["integrity", "duplicates"]), 0),
+            );
+        }
+        let (what, path, lower_is_better) = headline(scenario);
+        let rounds: Vec<usize> = {
+            let mut rounds: Vec<usize> = runs
+                .iter()
+                .filter(|r| r.scenario == scenario)
+                .map(|r| r.round)
+                .collect();
+            rounds.dedup();
+            rounds
+        };
+        let mut ratios = Vec::new();
+        for round in rounds {
+            let figure = |target| {
+                runs.iter()
+                    .find(|r| r.scenario == scenario && r.round == round && r.target == target)
+                    .and_then(|r| number(&r.report, path))
+            };
+            if let (Some(rust), Some(peer)) = (figure(Target::Rust), figure(Target::Peer))
+                && rust > 0.0
+                && peer > 0.0
+            {
+                ratios.push(if lower_is_better {
+                    peer / rust
+                } else {
+                    rust / peer
+                });
+            }
+        }
+        if !ratios.is_empty() {
+            let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}×")).collect();
+            let _ = writeln!(
+                out,
+                "\n{what}: chat-server is better by {} (peer ÷ chat-server{}, per round)\n",
+                shown.join(", "),
+                if lower_is_better {
+                    ""
+                } else {
+                    " inverted: chat-server ÷ peer"
+                }
+            );
+        } else {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `ramp.svg`: delivery p50 and p99 against offered rate, both servers, every round.
+pub fn charts(runs: &[Run], out: &Path) -> anyhow::Result<()> {
+    let ramps: Vec<&Run> = runs.iter().filter(|r| r.scenario == "ramp").collect();
+    if ramps.is_empty() {
+        return Ok(());
+    }
+    let points = |run: &Run, key: &str| -> Vec<(f64, f64)> {
+        run.report["ramp"]
+            .as_array()
+            .map(|steps| {
+                steps
+                    .iter()
+                    .filter_map(|s| {
+                        Some((
+                            s["offered_rate"].as_f64()?,
+                            s["delivery"][key].as_f64()?.max(0.01),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let max_rate = ramps
+        .iter()
+        .flat_map(|r| points(r, "p99_ms"))
+        .map(|p| p.0)
+        .fold(1.0, f64::max);
+    let max_ms = ramps
+        .iter()
+        .flat_map(|r| points(r, "p99_ms"))
+        .map(|p| p.1)
+        .fold(1.0, f64::max);
+    let path = out.join("ramp.svg");
+    let root = SVGBackend::new(&path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Delivery latency against offered rate (p50 dashed, p99 solid)",
+            ("sans-serif", 20),
+        )
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..max_rate * 1.05, (0.01..max_ms * 2.0).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("offered msgs/s")
+        .y_desc("delivery latency (ms, log)")
+        .draw()?;
+    for run in ramps {
+        let color = match run.target {
+            Target::Rust => RED,
+            Target::Peer => BLUE,
+        };
+        let label = format!("{} (round {})", run.target.label(), run.round);
+        chart
+            .draw_series(LineSeries::new(
+                points(run, "p99_ms"),
+                color.stroke_width(2),
+            ))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart.draw_series(DashedLineSeries::new(
+            points(run, "p50_ms"),
+            6,
+            4,
+            color.stroke_width(1),
+        ))?;
+        chart.draw_series(
+            points(run, "p99_ms")
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
