@@ -6,35 +6,13 @@ use chat_wire::{ConversationId, UserId};
 use client_native::api::Api;
 use client_native::{ClientOptions, NativeClient};
 use client_wasm::{ConnectionState, Event, MessageStatus};
+use server::testing::{TestServer, spawn_sqlite as spawn_server};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
 /// Long enough for a reconnection after the first backoff step (1 s) on a busy machine.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-struct TestServer {
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn spawn_server() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("chat.db").display());
-    let config = server::config::Config::from_lookup(|key| match key {
-        "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
-        "DATABASE_URL" => Some(database_url.clone()),
-        "JWT_SECRET" => Some("native-driver-test-secret-of-at-least-32-bytes".to_owned()),
-        _ => None,
-    })
-    .unwrap();
-    let app = server::Application::build_with(config, server::auth::Passwords::for_tests())
-        .await
-        .unwrap();
-    let url = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestServer { url, _dir: dir }
-}
 
 struct Participant {
     id: UserId,

@@ -3,30 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::Value;
+use server::testing::{TestServer, spawn_sqlite as spawn_server};
 use std::process::Command;
-
-struct TestServer {
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn spawn_server() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("chat.db").display());
-    let config = server::config::Config::from_lookup(|key| match key {
-        "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
-        "DATABASE_URL" => Some(database_url.clone()),
-        "JWT_SECRET" => Some("load-tool-test-secret-of-at-least-32-bytes".to_owned()),
-        _ => None,
-    })
-    .unwrap();
-    let app = server::Application::build_with(config, server::auth::Passwords::for_tests())
-        .await
-        .unwrap();
-    let url = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestServer { url, _dir: dir }
-}
 
 /// Runs `chat-load` and returns its JSON report (the process runs while the test's runtime
 /// keeps serving).

@@ -21,6 +21,8 @@
 //!   JSON/query extractors whose rejections use it.
 //! - [`origins`]: the browser-origin allowlist.
 //! - [`telemetry`]: logging, the Prometheus recorder, request metrics.
+//! - `testing` (feature `test-support`): an in-process server on a fresh SQLite file, for
+//!   the tests of other crates (the engine driver, the load tool).
 //!
 //! # Where Socket.IO plugs in
 //!
@@ -41,6 +43,8 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
 pub mod telemetry;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use crate::auth::{JwtKeys, Passwords};
 use crate::config::{Config, DEFAULT_EXTRA_ORIGINS, sqlite_cluster_refusal};
