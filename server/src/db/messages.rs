@@ -254,18 +254,8 @@ impl Db {
         message: MessageId,
         reader: UserId,
     ) -> Result<Option<ReadOutcome>, DbError> {
-        let target: Option<(i64, i64)> = with_pool!(self, read, |pool, _d| {
-            sqlx::query_as(
-                "SELECT m.conversation_id, m.sender_id FROM messages m \
-                 JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = $2 \
-                 WHERE m.id = $1",
-            )
-            .bind(message.0)
-            .bind(reader.0)
-            .fetch_optional(pool)
-            .await?
-        });
-        let Some((conversation_id, sender_id)) = target else {
+        let Some((conversation_id, sender_id)) = self.visible_message(message, reader).await?
+        else {
             return Ok(None);
         };
         let (read_at_ms, newly_read) = with_pool!(self, write, |pool, d| {
@@ -294,8 +284,8 @@ impl Db {
             }
         });
         Ok(Some(ReadOutcome {
-            conversation_id: ConversationId(conversation_id),
-            sender_id: UserId(sender_id),
+            conversation_id,
+            sender_id,
             read_at: format_millis(read_at_ms),
             newly_read,
         }))
