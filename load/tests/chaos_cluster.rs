@@ -16,18 +16,9 @@ use chat_load::population::populate;
 use chat_load::{Common, Shape};
 use std::time::Duration;
 
-/// The short soak, or the long one under `CHAT_SOAK=1`.
-fn options() -> Options {
-    if std::env::var_os("CHAT_SOAK").is_some_and(|v| v != "0") {
-        Options::long()
-    } else {
-        Options::short()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_soak_on_two_nodes_loses_and_doubles_nothing_acked() {
-    if let Err(e) = chaos::run(&options().on_two_nodes()).await {
+    if let Err(e) = chaos::run(&Options::from_env().on_two_nodes()).await {
         panic!("{e:#}");
     }
 }

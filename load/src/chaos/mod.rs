@@ -139,6 +139,16 @@ const EVERY_FAULT: [Fault; 6] = [
 impl Options {
     /// The version `cargo test` runs: a few dozen clients, each fault once, well under two
     /// minutes.
+    /// The short soak, or the long one when `CHAT_SOAK` is set (what `cargo xtask test
+    /// --soak` does).
+    pub fn from_env() -> Options {
+        if std::env::var_os("CHAT_SOAK").is_some_and(|v| v != "0") {
+            Options::long()
+        } else {
+            Options::short()
+        }
+    }
+
     pub fn short() -> Options {
         Options {
             name: "short".to_owned(),
