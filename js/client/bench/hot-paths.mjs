@@ -1,14 +1,14 @@
 // The engine's hot paths in Node, through the wasm and its JS API (what a browser runs):
-//   node js/client/bench/hot-paths.mjs        (after `cargo xtask build`)
+//   node js/client/bench/hot-paths.mjs        (after `cargo xtask build`: it uses dist/)
 // A scripted WebSocket and fetch stand in for chat-server, answering at once:
 // - an older page of 100 merged into a timeline of 10,000 (`loadOlder` → the page → the
 //   subscriber), the timeline grown by 100 such pages first;
 // - 1,000 `message:new` frames delivered one by one, reading `getSnapshot()` after each
 //   (as a React subscriber would).
 import { readFile } from "node:fs/promises";
-import init, { ChatEngine } from "../pkg/client_wasm.js";
+import { createChatEngine, loadEngine } from "../dist/engine.js";
 
-await init({ module_or_path: await readFile(new URL("../pkg/client_wasm_bg.wasm", import.meta.url)) });
+await loadEngine(await readFile(new URL("../pkg/client_wasm_bg.wasm", import.meta.url)));
 
 const CONVERSATION = 5;
 let lastSeq = 0;
@@ -61,7 +61,7 @@ function until(engine, predicate) {
 
 async function joined(seq) {
   lastSeq = seq;
-  const engine = new ChatEngine({ url: "http://bench.test", getToken: () => "t", storage: "memory" });
+  const engine = await createChatEngine({ url: "http://bench.test", getToken: () => "t", storage: "memory" });
   engine.connect();
   engine.join(CONVERSATION);
   await until(engine, (e) => e.getConversation(CONVERSATION)?.synced === true);

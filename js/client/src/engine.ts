@@ -1,12 +1,23 @@
 /**
  * Loading the wasm engine once and creating engines (SPEC.md section 5).
  *
- * The engine itself is the wasm class `ChatEngine` (client-wasm/src/web): it validates
- * its options and every argument and throws `ChatEngineError`s. This module only loads
- * the module and picks the user the outbox is stored for.
+ * The wasm class (client-wasm/src/web) exports one method, `call(command, a, b)`, rather
+ * than one per engine method (each export cost a wasm-bindgen shim and glue: see
+ * docs/CLIENT.md, "Size"). `Engine` below is the typed class over it. The wasm side
+ * validates the options and every argument and throws `ChatEngineError`s. This module
+ * also picks the user the outbox is stored for.
  */
 import init, { ChatEngine as WasmChatEngine, engineVersion as wasmEngineVersion, tokenUserId } from "../pkg/client_wasm.js";
-import type { ChatEngine, ChatEngineOptions, WasmSource } from "./types.js";
+import type {
+  ChatEngine,
+  ChatEngineOptions,
+  ConversationSnapshot,
+  EngineEvent,
+  EngineSnapshot,
+  Transport,
+  Unsubscribe,
+  WasmSource,
+} from "./types.js";
 
 let loading: Promise<void> | undefined;
 
@@ -49,8 +60,93 @@ export async function createChatEngine(options: ChatEngineOptions): Promise<Chat
     userId = await userOfToken(options.getToken);
   }
   const { wasm: _wasm, ...engineOptions } = options;
-  const engine: ChatEngine = new WasmChatEngine(userId === undefined ? engineOptions : { ...engineOptions, userId });
-  return engine;
+  return new Engine(new WasmChatEngine(userId === undefined ? engineOptions : { ...engineOptions, userId }));
+}
+
+/** The numbers of `ChatEngine::call` (client-wasm/src/web/mod.rs), in its order. */
+const Command = {
+  Connect: 0,
+  Disconnect: 1,
+  SetToken: 2,
+  Join: 3,
+  Leave: 4,
+  Send: 5,
+  Retry: 6,
+  Typing: 7,
+  MarkRead: 8,
+  LoadOlder: 9,
+  SetParticipants: 10,
+  Subscribe: 11,
+  OnEvent: 12,
+  GetSnapshot: 13,
+  GetConversation: 14,
+  UserId: 15,
+  Transport: 16,
+  Destroy: 17,
+} as const;
+
+/** `ChatEngine` over the wasm class's one entry point; the wasm side checks the arguments. */
+class Engine implements ChatEngine {
+  readonly #wasm: WasmChatEngine;
+
+  constructor(wasm: WasmChatEngine) {
+    this.#wasm = wasm;
+  }
+
+  connect(): void {
+    this.#wasm.call(Command.Connect, undefined, undefined);
+  }
+  disconnect(): void {
+    this.#wasm.call(Command.Disconnect, undefined, undefined);
+  }
+  setToken(token: string): void {
+    this.#wasm.call(Command.SetToken, token, undefined);
+  }
+  join(conversationId: number): void {
+    this.#wasm.call(Command.Join, conversationId, undefined);
+  }
+  leave(conversationId: number): void {
+    this.#wasm.call(Command.Leave, conversationId, undefined);
+  }
+  send(conversationId: number, text: string): string {
+    return this.#wasm.call(Command.Send, conversationId, text) as string;
+  }
+  retry(clientMessageId: string): boolean {
+    return this.#wasm.call(Command.Retry, clientMessageId, undefined) as boolean;
+  }
+  typing(conversationId: number): void {
+    this.#wasm.call(Command.Typing, conversationId, undefined);
+  }
+  markRead(messageId: number): void {
+    this.#wasm.call(Command.MarkRead, messageId, undefined);
+  }
+  loadOlder(conversationId: number): boolean {
+    return this.#wasm.call(Command.LoadOlder, conversationId, undefined) as boolean;
+  }
+  setParticipants(conversationId: number, userIds: readonly number[]): void {
+    this.#wasm.call(Command.SetParticipants, conversationId, userIds);
+  }
+  subscribe(listener: () => void): Unsubscribe {
+    return this.#wasm.call(Command.Subscribe, listener, undefined) as Unsubscribe;
+  }
+  getSnapshot(): EngineSnapshot {
+    return this.#wasm.call(Command.GetSnapshot, undefined, undefined) as EngineSnapshot;
+  }
+  getConversation(conversationId: number): ConversationSnapshot | undefined {
+    return this.#wasm.call(Command.GetConversation, conversationId, undefined) as ConversationSnapshot | undefined;
+  }
+  onEvent(listener: (event: EngineEvent) => void): Unsubscribe {
+    return this.#wasm.call(Command.OnEvent, listener, undefined) as Unsubscribe;
+  }
+  get userId(): number | null {
+    return this.#wasm.call(Command.UserId, undefined, undefined) as number | null;
+  }
+  get transport(): Transport {
+    return this.#wasm.call(Command.Transport, undefined, undefined) as Transport;
+  }
+  destroy(): void {
+    this.#wasm.call(Command.Destroy, undefined, undefined);
+  }
 }
 
 async function userOfToken(getToken: ChatEngineOptions["getToken"]): Promise<number | undefined> {
