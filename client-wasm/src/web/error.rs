@@ -58,19 +58,24 @@ extern "C" {
     pub(crate) fn console_warn(message: &str);
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     pub(crate) fn console_error(message: &str, error: &JsValue);
+    #[cfg(debug_assertions)]
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error_text(message: &str);
 }
 
 /// Turns a panic (which should never happen: inputs are validated first) into a console
 /// error instead of a bare `unreachable` trap, so the cause is visible. Installed once.
-/// (The size-budgeted release build aborts at once on a panic, `-Cpanic=immediate-abort`,
-/// so there the hook never runs: debug and test builds keep it.)
+/// Debug and test builds only: the size-budgeted release build aborts at once on a panic
+/// (`-Cpanic=immediate-abort`), where the hook would never run but its formatting code
+/// would still be linked.
 pub(crate) fn install_panic_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            console_error_text(&format!("chat engine panic: {info}"));
-        }));
-    });
+    #[cfg(debug_assertions)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            std::panic::set_hook(Box::new(|info| {
+                console_error_text(&format!("chat engine panic: {info}"));
+            }));
+        });
+    }
 }
