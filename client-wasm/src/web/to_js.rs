@@ -8,7 +8,6 @@
 
 use chat_wire::ConversationId;
 use js_sys::{Array, Object, Reflect};
-use std::collections::HashMap;
 use std::sync::Arc;
 use wasm_bindgen::JsValue;
 
@@ -31,9 +30,10 @@ pub(crate) struct JsCache {
 struct CachedConversation {
     view: Arc<ConversationView>,
     js: Object,
-    /// The message objects of `js`, by the address of their `Arc` (kept alive here, so an
-    /// address cannot be reused while cached).
-    messages: HashMap<*const MessageView, (Arc<MessageView>, JsValue)>,
+    /// The message objects of `js`, in its order (stored ones by seq, then unsent ones),
+    /// with the `Arc` each was made from. Found again by [`cached`], without a hash map
+    /// (hashbrown and the hasher cost ~2 KB of wasm).
+    messages: Vec<(Arc<MessageView>, JsValue)>,
 }
 
 impl JsCache {
@@ -103,16 +103,15 @@ impl JsCache {
             .remove(&id)
             .map(|c| c.messages)
             .unwrap_or_default();
-        let mut kept = HashMap::with_capacity(view.messages.len());
+        let mut kept = Vec::with_capacity(view.messages.len());
         let messages = Array::new_with_length(view.messages.len() as u32);
         for (index, message) in view.messages.iter().enumerate() {
-            let key = Arc::as_ptr(message);
-            let js = match old.get(&key) {
-                Some((_, js)) => js.clone(),
+            let js = match cached(&old, message) {
+                Some(js) => js.clone(),
                 None => message_view(message),
             };
             messages.set(index as u32, js.clone());
-            kept.insert(key, (message.clone(), js));
+            kept.push((message.clone(), js));
         }
         Object::freeze(&messages);
         let js = Object::new();
@@ -166,6 +165,25 @@ impl JsCache {
         self.connection = Some((view.clone(), js.clone()));
         js
     }
+}
+
+/// The object made for this very `Arc` last time, if any. `old` is in display order
+/// (stored messages by seq, then unsent ones without a seq), so a binary search on the
+/// seq finds where it would be.
+fn cached<'a>(
+    old: &'a [(Arc<MessageView>, JsValue)],
+    message: &Arc<MessageView>,
+) -> Option<&'a JsValue> {
+    let from = old.partition_point(|(m, _)| match (m.seq, message.seq) {
+        (Some(seq), Some(wanted)) => seq < wanted,
+        (Some(_), None) => true,
+        (None, _) => false,
+    });
+    old[from..]
+        .iter()
+        .take_while(|(m, _)| m.seq == message.seq)
+        .find(|(m, _)| Arc::ptr_eq(m, message))
+        .map(|(_, js)| js)
 }
 
 /// `{ code, message }` when the state is `error`, else `null`.
