@@ -1,7 +1,8 @@
 //! Parsing what JS hands in, in one place: options and method arguments arrive as raw
-//! `JsValue`s (the .d.ts still says `number`, `string`…), so a wrong type from plain JS
-//! or a cast-away TypeScript check becomes a thrown `ChatEngineError`, never a silent
-//! coercion (wasm-bindgen would turn `"7"` into 7 and `NaN` into 0) or a panic.
+//! `JsValue`s, so a wrong type from plain JS or a cast-away TypeScript check becomes a
+//! refusal ([`WebError`], thrown by js/client as a `ChatEngineError` with the text),
+//! never a silent coercion (wasm-bindgen would turn `"7"` into 7 and `NaN` into 0) or a
+//! panic.
 
 use chat_wire::{ConversationId, MessageId, UserId};
 use js_sys::{Function, Reflect};
@@ -40,27 +41,19 @@ pub(crate) struct Options {
 
 pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
     if !value.is_object() {
-        return Err(WebError::Options(
-            "options must be an object like { url, getToken, storage }".into(),
-        ));
+        return Err(WebError::OptionsNotObject);
     }
     let field = |name: &str| Reflect::get(value, &JsValue::from_str(name)).unwrap_or_default();
 
-    let url = field("url")
-        .as_string()
-        .ok_or_else(|| WebError::Options("`url` must be the server's URL as a string".into()))?;
+    let url = field("url").as_string().ok_or(WebError::Url)?;
     let url = url.trim().to_owned();
     if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "http://".len()
     {
-        return Err(WebError::Options(format!(
-            "`url` must start with http:// or https:// (got \"{url}\")"
-        )));
+        return Err(WebError::UrlScheme);
     }
-    let get_token = field("getToken").dyn_into::<Function>().map_err(|_| {
-        WebError::Options(
-            "`getToken` must be a function returning a token (or a Promise of one)".into(),
-        )
-    })?;
+    let get_token = field("getToken")
+        .dyn_into::<Function>()
+        .map_err(|_| WebError::GetToken)?;
     let storage = match field("storage") {
         v if v.is_undefined() => {
             if super::storage::local_storage().is_some() {
@@ -72,12 +65,7 @@ pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
         v => match v.as_string().as_deref() {
             Some("local") => StorageKind::Local,
             Some("memory") => StorageKind::Memory,
-            _ => {
-                return Err(WebError::Options(format!(
-                    "`storage` must be \"local\" or \"memory\" (got {})",
-                    describe(&v)
-                )));
-            }
+            _ => return Err(WebError::Storage),
         },
     };
     let transport = match field("transport") {
@@ -85,33 +73,18 @@ pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
         v => match v.as_string().as_deref() {
             Some("websocket") => TransportKind::WebSocket,
             Some("http") => TransportKind::Http,
-            _ => {
-                return Err(WebError::Options(format!(
-                    "`transport` must be \"websocket\" or \"http\" (got {})",
-                    describe(&v)
-                )));
-            }
+            _ => return Err(WebError::Transport),
         },
     };
     let user = match field("userId") {
         v if v.is_undefined() || v.is_null() => None,
-        v => Some(UserId(positive_integer(&v).map_err(|()| {
-            WebError::Options(format!(
-                "`userId` must be a positive integer (got {})",
-                describe(&v)
-            ))
-        })?)),
+        v => Some(UserId(positive_integer(&v).map_err(|()| WebError::UserId)?)),
     };
     let poll_interval_ms = match field("pollIntervalMs") {
         v if v.is_undefined() => None,
         v => match v.as_f64() {
             Some(ms) if ms.is_finite() && (50.0..=3_600_000.0).contains(&ms) => Some(ms as u64),
-            _ => {
-                return Err(WebError::Options(format!(
-                    "`pollIntervalMs` must be a number of milliseconds from 50 to 3600000 (got {})",
-                    describe(&v)
-                )));
-            }
+            _ => return Err(WebError::PollInterval),
         },
     };
     Ok(Options {
@@ -125,60 +98,40 @@ pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
 }
 
 pub(crate) fn conversation_id(value: &JsValue) -> Result<ConversationId, WebError> {
-    positive_integer(value).map(ConversationId).map_err(|()| {
-        WebError::Argument(format!(
-            "a conversation id must be a positive integer (got {})",
-            describe(value)
-        ))
-    })
+    positive_integer(value)
+        .map(ConversationId)
+        .map_err(|()| WebError::ConversationId)
 }
 
 pub(crate) fn message_id(value: &JsValue) -> Result<MessageId, WebError> {
-    positive_integer(value).map(MessageId).map_err(|()| {
-        WebError::Argument(format!(
-            "a message id must be a positive integer (got {})",
-            describe(value)
-        ))
-    })
+    positive_integer(value)
+        .map(MessageId)
+        .map_err(|()| WebError::MessageId)
 }
 
 pub(crate) fn user_ids(value: &JsValue) -> Result<Vec<UserId>, WebError> {
     if !js_sys::Array::is_array(value) {
-        return Err(WebError::Argument(format!(
-            "user ids must be an array of positive integers (got {})",
-            describe(value)
-        )));
+        return Err(WebError::UserIds);
     }
     let array: &js_sys::Array = value.unchecked_ref();
     array
         .iter()
         .map(|v| {
-            positive_integer(&v).map(UserId).map_err(|()| {
-                WebError::Argument(format!(
-                    "a user id must be a positive integer (got {})",
-                    describe(&v)
-                ))
-            })
+            positive_integer(&v)
+                .map(UserId)
+                .map_err(|()| WebError::UserIdsItem)
         })
         .collect()
 }
 
 pub(crate) fn text(value: &JsValue) -> Result<String, WebError> {
-    value.as_string().ok_or_else(|| {
-        WebError::Argument(format!(
-            "the message text must be a string (got {})",
-            describe(value)
-        ))
-    })
+    value.as_string().ok_or(WebError::Text)
 }
 
 pub(crate) fn token(value: &JsValue) -> Result<String, WebError> {
     match value.as_string() {
         Some(token) if !token.is_empty() => Ok(token),
-        _ => Err(WebError::Argument(format!(
-            "a token must be a non-empty string (got {})",
-            describe(value)
-        ))),
+        _ => Err(WebError::Token),
     }
 }
 
@@ -186,19 +139,12 @@ pub(crate) fn client_message_id(value: &JsValue) -> Result<ClientMessageId, WebE
     value
         .as_string()
         .and_then(|text| ClientMessageId::parse(&text).ok())
-        .ok_or_else(|| {
-            WebError::Argument(format!(
-                "a clientMessageId must be a UUID string (got {})",
-                describe(value)
-            ))
-        })
+        .ok_or(WebError::ClientMessageId)
 }
 
-pub(crate) fn function(value: &JsValue, what: &str) -> Result<Function, WebError> {
-    value
-        .clone()
-        .dyn_into::<Function>()
-        .map_err(|_| WebError::Argument(format!("{what} must be a function")))
+/// A listener; `refusal` says which (a subscriber or an event listener).
+pub(crate) fn function(value: &JsValue, refusal: WebError) -> Result<Function, WebError> {
+    value.clone().dyn_into::<Function>().map_err(|_| refusal)
 }
 
 /// A JS number that is an integer in 1..=2^53-1.
@@ -207,26 +153,4 @@ fn positive_integer(value: &JsValue) -> Result<i64, ()> {
         Some(n) if n.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&n) => Ok(n as i64),
         _ => Err(()),
     }
-}
-
-/// A short description of a bad value for an error message (never its whole content).
-/// Numbers are spelled by JS (`String(n)`): Rust's float formatting costs ~14 KB of wasm.
-fn describe(value: &JsValue) -> String {
-    if let Some(n) = value.as_f64() {
-        return js_sys::Number::from(n)
-            .to_string_with_radix(10)
-            .map(String::from)
-            .unwrap_or_default();
-    }
-    if let Some(s) = value.as_string() {
-        let short: String = s.chars().take(40).collect();
-        return format!("the string \"{short}\"");
-    }
-    if value.is_null() {
-        return "null".into();
-    }
-    if value.is_undefined() {
-        return "undefined".into();
-    }
-    value.js_typeof().as_string().unwrap_or_else(|| "?".into())
 }

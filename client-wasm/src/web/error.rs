@@ -1,54 +1,72 @@
-//! The one place where the bindings' failures become JS `Error`s.
+//! The one place where the bindings' refusals are defined.
 //!
-//! Every exported method returns `Result<_, WebError>`; wasm-bindgen turns the `Err` into
-//! a thrown value through `From<WebError> for JsValue`, so callers always catch an
-//! `Error` named `ChatEngineError` with a `code` they can switch on, never a string and
-//! never a wasm trap.
+//! Every exported method returns `Result<_, WebError>`; wasm-bindgen throws the `Err`
+//! through `From<WebError> for JsValue` as its number alone. js/client/src/engine.ts
+//! catches that number and throws an `Error` named `ChatEngineError` with a `code` and a
+//! message naming the bad value: the texts live in JS, where they cost no wasm (format
+//! strings and value descriptions took ~3 KB gzipped, docs/CLIENT.md "Size"). A caller of
+//! the package never sees the number, nor a wasm trap.
 
 use wasm_bindgen::prelude::*;
 
-/// Why a call into the engine was refused (thrown to JS as a `ChatEngineError`).
-#[derive(Debug, PartialEq, Eq)]
+/// Why a call into the engine was refused. The numbers are `REFUSALS` of
+/// js/client/src/engine.ts, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WebError {
-    /// `createChatEngine` / `new ChatEngine` options are wrong.
-    Options(String),
-    /// A method argument has the wrong type or range.
-    Argument(String),
-    /// `send` refused the text (empty, too long, control characters).
-    Text(String),
-    /// The engine was destroyed.
+    // The options of `new ChatEngine` (code `invalid_options`).
+    OptionsNotObject = 1,
+    Url,
+    UrlScheme,
+    GetToken,
+    Storage,
+    Transport,
+    UserId,
+    PollInterval,
+    // A method argument (code `invalid_argument`).
+    ConversationId,
+    MessageId,
+    UserIds,
+    UserIdsItem,
+    Text,
+    Token,
+    ClientMessageId,
+    Subscriber,
+    EventListener,
+    // `send` refused the text (code `invalid_text`).
+    TextEmpty,
+    TextTooLong,
+    TextControlCharacter,
+    /// The engine was destroyed (code `destroyed`).
     Destroyed,
 }
 
 impl WebError {
-    /// The `code` of the thrown error.
-    pub fn code(&self) -> &'static str {
+    /// The `code` of the `ChatEngineError` the JS package throws for this refusal.
+    pub fn code(self) -> &'static str {
+        use WebError::*;
         match self {
-            WebError::Options(_) => "invalid_options",
-            WebError::Argument(_) => "invalid_argument",
-            WebError::Text(_) => "invalid_text",
-            WebError::Destroyed => "destroyed",
+            OptionsNotObject | Url | UrlScheme | GetToken | Storage | Transport | UserId
+            | PollInterval => "invalid_options",
+            TextEmpty | TextTooLong | TextControlCharacter => "invalid_text",
+            Destroyed => "destroyed",
+            _ => "invalid_argument",
         }
     }
+}
 
-    /// The `message` of the thrown error.
-    pub fn message(&self) -> String {
-        match self {
-            WebError::Options(m) => format!("createChatEngine: {m}"),
-            WebError::Argument(m) => m.clone(),
-            WebError::Text(m) => format!("the message cannot be sent: {m}"),
-            WebError::Destroyed => "the chat engine was destroyed".to_owned(),
+impl From<chat_wire::text::TextError> for WebError {
+    fn from(error: chat_wire::text::TextError) -> WebError {
+        match error {
+            chat_wire::text::TextError::Empty => WebError::TextEmpty,
+            chat_wire::text::TextError::TooLong => WebError::TextTooLong,
+            chat_wire::text::TextError::ControlCharacter => WebError::TextControlCharacter,
         }
     }
 }
 
 impl From<WebError> for JsValue {
     fn from(error: WebError) -> JsValue {
-        let js = js_sys::Error::new(&error.message());
-        js.set_name("ChatEngineError");
-        // Setting a property on a fresh Error cannot fail.
-        let _ = js_sys::Reflect::set(&js, &"code".into(), &error.code().into());
-        js.into()
+        JsValue::from(error as u32)
     }
 }
 

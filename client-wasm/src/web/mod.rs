@@ -173,8 +173,10 @@ impl ChatEngine {
         let sent = self
             .driver
             .command(|engine, now| engine.send(now, id, &text))?;
-        sent.map(|cmid| cmid.to_string())
-            .map_err(|e| WebError::Text(e.to_string()))
+        match sent {
+            Ok(cmid) => Ok(cmid.to_string()),
+            Err(crate::engine::SendError::Text(e)) => Err(e.into()),
+        }
     }
 
     /// Tries a `failed` message again; false if it is not a failed message.
@@ -217,13 +219,13 @@ impl ChatEngine {
 
     /// Calls `listener` after every change of the snapshot; returns the unsubscribe function.
     pub fn subscribe(&self, listener: JsValue) -> Result<JsValue, WebError> {
-        let listener = args::function(&listener, "a subscriber")?;
+        let listener = args::function(&listener, WebError::Subscriber)?;
         Ok(self.driver.add_listener(Listeners::Snapshot, listener))
     }
 
     /// Calls `listener` with every `EngineEvent`; returns the unsubscribe function.
     pub fn on_event(&self, listener: JsValue) -> Result<JsValue, WebError> {
-        let listener = args::function(&listener, "an event listener")?;
+        let listener = args::function(&listener, WebError::EventListener)?;
         Ok(self.driver.add_listener(Listeners::Event, listener))
     }
 

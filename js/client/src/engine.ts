@@ -4,8 +4,9 @@
  * The wasm class (client-wasm/src/web) exports one method, `call(command, a, b)`, rather
  * than one per engine method (each export cost a wasm-bindgen shim and glue: see
  * docs/CLIENT.md, "Size"). `Engine` below is the typed class over it. The wasm side
- * validates the options and every argument and throws `ChatEngineError`s. This module
- * also picks the user the outbox is stored for.
+ * validates the options and every argument; it throws a refusal's number, which this
+ * module turns into a `ChatEngineError` with its text (texts cost no wasm here). This
+ * module also picks the user the outbox is stored for.
  */
 import init, { ChatEngine as WasmChatEngine, engineVersion as wasmEngineVersion, tokenUserId } from "../pkg/client_wasm.js";
 import type {
@@ -60,7 +61,12 @@ export async function createChatEngine(options: ChatEngineOptions): Promise<Chat
     userId = await userOfToken(options.getToken);
   }
   const { wasm: _wasm, ...engineOptions } = options;
-  return new Engine(new WasmChatEngine(userId === undefined ? engineOptions : { ...engineOptions, userId }));
+  const withUser = userId === undefined ? engineOptions : { ...engineOptions, userId };
+  try {
+    return new Engine(new WasmChatEngine(withUser));
+  } catch (thrown) {
+    throw refusal(thrown, withUser, undefined);
+  }
 }
 
 /** The numbers of `ChatEngine::call` (client-wasm/src/web/mod.rs), in its order. */
@@ -93,59 +99,67 @@ class Engine implements ChatEngine {
     this.#wasm = wasm;
   }
 
+  #call(command: number, a?: unknown, b?: unknown): unknown {
+    try {
+      return this.#wasm.call(command, a, b);
+    } catch (thrown) {
+      throw refusal(thrown, a, b);
+    }
+  }
+
   connect(): void {
-    this.#wasm.call(Command.Connect, undefined, undefined);
+    this.#call(Command.Connect);
   }
   disconnect(): void {
-    this.#wasm.call(Command.Disconnect, undefined, undefined);
+    this.#call(Command.Disconnect);
   }
   setToken(token: string): void {
-    this.#wasm.call(Command.SetToken, token, undefined);
+    this.#call(Command.SetToken, token);
   }
   join(conversationId: number): void {
-    this.#wasm.call(Command.Join, conversationId, undefined);
+    this.#call(Command.Join, conversationId);
   }
   leave(conversationId: number): void {
-    this.#wasm.call(Command.Leave, conversationId, undefined);
+    this.#call(Command.Leave, conversationId);
   }
   send(conversationId: number, text: string): string {
-    return this.#wasm.call(Command.Send, conversationId, text) as string;
+    return this.#call(Command.Send, conversationId, text) as string;
   }
   retry(clientMessageId: string): boolean {
-    return this.#wasm.call(Command.Retry, clientMessageId, undefined) as boolean;
+    return this.#call(Command.Retry, clientMessageId) as boolean;
   }
   typing(conversationId: number): void {
-    this.#wasm.call(Command.Typing, conversationId, undefined);
+    this.#call(Command.Typing, conversationId);
   }
   markRead(messageId: number): void {
-    this.#wasm.call(Command.MarkRead, messageId, undefined);
+    this.#call(Command.MarkRead, messageId);
   }
   loadOlder(conversationId: number): boolean {
-    return this.#wasm.call(Command.LoadOlder, conversationId, undefined) as boolean;
+    return this.#call(Command.LoadOlder, conversationId) as boolean;
   }
   setParticipants(conversationId: number, userIds: readonly number[]): void {
-    this.#wasm.call(Command.SetParticipants, conversationId, userIds);
+    this.#call(Command.SetParticipants, conversationId, userIds);
   }
   subscribe(listener: () => void): Unsubscribe {
-    return this.#wasm.call(Command.Subscribe, listener, undefined) as Unsubscribe;
+    return this.#call(Command.Subscribe, listener) as Unsubscribe;
   }
   getSnapshot(): EngineSnapshot {
-    return this.#wasm.call(Command.GetSnapshot, undefined, undefined) as EngineSnapshot;
+    return this.#call(Command.GetSnapshot) as EngineSnapshot;
   }
   getConversation(conversationId: number): ConversationSnapshot | undefined {
-    return this.#wasm.call(Command.GetConversation, conversationId, undefined) as ConversationSnapshot | undefined;
+    return this.#call(Command.GetConversation, conversationId) as ConversationSnapshot | undefined;
   }
   onEvent(listener: (event: EngineEvent) => void): Unsubscribe {
-    return this.#wasm.call(Command.OnEvent, listener, undefined) as Unsubscribe;
+    return this.#call(Command.OnEvent, listener) as Unsubscribe;
   }
   get userId(): number | null {
-    return this.#wasm.call(Command.UserId, undefined, undefined) as number | null;
+    return this.#call(Command.UserId) as number | null;
   }
   get transport(): Transport {
-    return this.#wasm.call(Command.Transport, undefined, undefined) as Transport;
+    return this.#call(Command.Transport) as Transport;
   }
   destroy(): void {
-    this.#wasm.call(Command.Destroy, undefined, undefined);
+    this.#call(Command.Destroy);
   }
 }
 
@@ -159,8 +173,71 @@ async function userOfToken(getToken: ChatEngineOptions["getToken"]): Promise<num
   }
 }
 
-function optionsError(message: string): Error {
-  const error = new Error(`createChatEngine: ${message}`);
+type RefusalCode = "invalid_options" | "invalid_argument" | "invalid_text" | "destroyed";
+
+function engineError(code: RefusalCode, message: string): Error {
+  const error = new Error(message);
   error.name = "ChatEngineError";
-  return Object.assign(error, { code: "invalid_options" as const });
+  return Object.assign(error, { code });
+}
+
+function optionsError(message: string): Error {
+  return engineError("invalid_options", `createChatEngine: ${message}`);
+}
+
+/** A bad value for an error message: its type, or a short string or number (never its whole content). */
+function describe(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") return `the string "${[...value].slice(0, 40).join("")}"`;
+  if (value === null) return "null";
+  return typeof value;
+}
+
+const field = (options: unknown, name: string): unknown => (options as Record<string, unknown>)[name];
+const isPositiveInteger = (value: unknown): boolean =>
+  typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= Number.MAX_SAFE_INTEGER;
+const unsent = (reason: string): [RefusalCode, (a: unknown, b: unknown) => string] => [
+  "invalid_text",
+  () => `the message cannot be sent: ${reason}`,
+];
+
+/**
+ * The refusals of the wasm side (`WebError` in client-wasm/src/web/error.rs, numbered from
+ * 1 in its order): the error code, and the message from the call's arguments (for
+ * `new ChatEngine`, `a` is the options).
+ */
+const REFUSALS: readonly (readonly [RefusalCode, (a: unknown, b: unknown) => string])[] = [
+  ["invalid_options", () => "createChatEngine: options must be an object like { url, getToken, storage }"],
+  ["invalid_options", () => "createChatEngine: `url` must be the server's URL as a string"],
+  ["invalid_options", (o) => `createChatEngine: \`url\` must start with http:// or https:// (got "${String(field(o, "url")).trim()}")`],
+  ["invalid_options", () => "createChatEngine: `getToken` must be a function returning a token (or a Promise of one)"],
+  ["invalid_options", (o) => `createChatEngine: \`storage\` must be "local" or "memory" (got ${describe(field(o, "storage"))})`],
+  ["invalid_options", (o) => `createChatEngine: \`transport\` must be "websocket" or "http" (got ${describe(field(o, "transport"))})`],
+  ["invalid_options", (o) => `createChatEngine: \`userId\` must be a positive integer (got ${describe(field(o, "userId"))})`],
+  [
+    "invalid_options",
+    (o) => `createChatEngine: \`pollIntervalMs\` must be a number of milliseconds from 50 to 3600000 (got ${describe(field(o, "pollIntervalMs"))})`,
+  ],
+  ["invalid_argument", (a) => `a conversation id must be a positive integer (got ${describe(a)})`],
+  ["invalid_argument", (a) => `a message id must be a positive integer (got ${describe(a)})`],
+  ["invalid_argument", (_, b) => `user ids must be an array of positive integers (got ${describe(b)})`],
+  [
+    "invalid_argument",
+    (_, b) => `a user id must be a positive integer (got ${describe((b as unknown[]).find((id) => !isPositiveInteger(id)))})`,
+  ],
+  ["invalid_argument", (_, b) => `the message text must be a string (got ${describe(b)})`],
+  ["invalid_argument", (a) => `a token must be a non-empty string (got ${describe(a)})`],
+  ["invalid_argument", (a) => `a clientMessageId must be a UUID string (got ${describe(a)})`],
+  ["invalid_argument", () => "a subscriber must be a function"],
+  ["invalid_argument", () => "an event listener must be a function"],
+  unsent("text must not be empty"),
+  unsent("text is longer than 1000 characters"),
+  unsent("text contains control characters"),
+  ["destroyed", () => "the chat engine was destroyed"],
+];
+
+/** What to throw for a value the wasm side threw: a refusal's number becomes its `ChatEngineError`. */
+function refusal(thrown: unknown, a: unknown, b: unknown): unknown {
+  const known = typeof thrown === "number" ? REFUSALS[thrown - 1] : undefined;
+  return known === undefined ? thrown : engineError(known[0], known[1](a, b));
 }

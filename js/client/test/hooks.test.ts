@@ -226,7 +226,10 @@ describe("createChatEngine and the engine's arguments", () => {
     [{ url: "chat.example", getToken }, /http:\/\/ or https:\/\//],
     [{ url: "http://h", getToken: "token" }, /`getToken` must be a function/],
     [{ url: "http://h", getToken, storage: "disk" }, /`storage` must be "local" or "memory"/],
-    [{ url: "http://h", getToken, transport: "pigeon" }, /`transport`/],
+    [{ url: "http://h", getToken, transport: "pigeon" }, /`transport` must be "websocket" or "http" \(got the string "pigeon"\)/],
+    [{ url: "http://h", getToken, userId: -3 }, /`userId` must be a positive integer \(got -3\)/],
+    [{ url: "http://h", getToken, pollIntervalMs: Number.NaN }, /`pollIntervalMs` must be a number of milliseconds/],
+    [{ url: 7, getToken }, /`url` must be the server's URL as a string/],
   ])("rejects bad options %#", async (options, message) => {
     // @ts-expect-error: deliberately wrong options, as plain JS could pass them
     const created = createChatEngine(options);
@@ -255,6 +258,38 @@ describe("createChatEngine and the engine's arguments", () => {
       expect(error).toMatchObject({ name: "ChatEngineError", code: "invalid_argument" });
     }
     expect(e.send(1, "fine")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("names the bad value for every method, with the error's code", async () => {
+    const e = await engine();
+    const refused = (call: () => unknown, code: string, message: RegExp) => {
+      expect(call).toThrow(message);
+      try {
+        call();
+      } catch (error) {
+        expect(error).toBeInstanceOf(Error);
+        expect(error).toMatchObject({ name: "ChatEngineError", code });
+      }
+    };
+    const id = /conversation id must be a positive integer \(got the string "7"\)/;
+    for (const call of [e.join, e.leave, e.typing, e.loadOlder, e.getConversation]) {
+      refused(() => call.call(e, "7" as unknown as number), "invalid_argument", id);
+    }
+    refused(() => e.markRead(1.5), "invalid_argument", /message id must be a positive integer \(got 1.5\)/);
+    refused(() => e.send(0, "hi"), "invalid_argument", /conversation id must be a positive integer \(got 0\)/);
+    refused(() => e.send(1, null as unknown as string), "invalid_argument", /text must be a string \(got null\)/);
+    refused(() => e.send(1, ""), "invalid_text", /cannot be sent: text must not be empty/);
+    refused(() => e.send(1, "x".repeat(1001)), "invalid_text", /cannot be sent: text is longer than 1000 characters/);
+    refused(() => e.send(1, "a\u0000b"), "invalid_text", /cannot be sent: text contains control characters/);
+    refused(() => e.retry(3 as unknown as string), "invalid_argument", /clientMessageId must be a UUID string \(got 3\)/);
+    refused(() => e.setToken(""), "invalid_argument", /token must be a non-empty string \(got the string ""\)/);
+    refused(() => e.setParticipants(1, 2 as unknown as number[]), "invalid_argument", /user ids must be an array of positive integers \(got 2\)/);
+    refused(() => e.setParticipants(1, [2, "3" as unknown as number]), "invalid_argument", /a user id must be a positive integer \(got the string "3"\)/);
+    refused(() => e.subscribe({} as () => void), "invalid_argument", /a subscriber must be a function/);
+    refused(() => e.onEvent(undefined as unknown as () => void), "invalid_argument", /an event listener must be a function/);
+    e.destroy();
+    refused(() => e.connect(), "destroyed", /the chat engine was destroyed/);
+    expect(e.getSnapshot()).toBe(e.getSnapshot());
   });
 
   it("reads the outbox's user from the token when no userId is given", async () => {
