@@ -169,7 +169,7 @@ type CommandLine = (PathBuf, Vec<String>, Vec<(String, String)>, PathBuf);
 fn command_line(root: &Path, target: Target, port: u16, database_url: &str) -> CommandLine {
     match target {
         Target::Rust => (
-            root.join("target/release/chat-server"),
+            release_binary(root, "chat-server"),
             Vec::new(),
             vec![
                 ("BIND_ADDR".into(), format!("127.0.0.1:{port}")),
@@ -213,6 +213,16 @@ fn wait_for_listening(child: &mut Child, target: Target) -> anyhow::Result<()> {
             target.label()
         ),
     }
+}
+
+/// A binary of the release build: under `CARGO_TARGET_DIR` when set (as cargo resolves
+/// it, from the current directory), else the workspace's `target/`.
+pub fn release_binary(root: &Path, name: &str) -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
+        None => root.join("target"),
+    };
+    target.join("release").join(name)
 }
 
 fn free_port() -> anyhow::Result<u16> {

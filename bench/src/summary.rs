@@ -68,7 +68,7 @@ pub fn markdown(runs: &[Run], machine: &str) -> String {
                 run.round,
                 run.target.label(),
                 cell(number(r, &["connected"]), 0),
-                cell(number(r, &["users"]), 0),
+                cell(number(r, &["connections"]), 0),
                 cell(number(r, &["acked_rate"]), 0),
                 cell(number(r, &["delivery", "p50_ms"]), 2),
                 cell(number(r, &["delivery", "p95_ms"]), 2),

@@ -7,6 +7,7 @@ use chat_wire::{ConversationId, UserId};
 use client_native::{ClientOptions, NativeClient};
 use client_wasm::{ConnectionState, Event};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -142,16 +143,24 @@ impl Fleet {
 
     /// Connects and joins everyone; the number caught up within `patience`.
     pub async fn connect_all(&self, patience: Duration) -> usize {
-        for fleet_client in &self.clients {
+        self.connect_range(0..self.clients.len(), patience).await
+    }
+
+    /// Connects and joins the clients in `range`; the number of them caught up within
+    /// `patience`.
+    pub async fn connect_range(&self, range: Range<usize>, patience: Duration) -> usize {
+        let clients = self.clients.get(range).unwrap_or_default();
+        for fleet_client in clients {
             fleet_client.client.connect();
             for &conversation in &fleet_client.conversations {
                 fleet_client.client.join(conversation);
             }
         }
+        let caught_up = || clients.iter().filter(|c| c.caught_up()).count();
         self.recorder
-            .wait_until(patience, || self.caught_up() == self.clients.len())
+            .wait_until(patience, || caught_up() == clients.len())
             .await;
-        self.caught_up()
+        caught_up()
     }
 
     pub fn caught_up(&self) -> usize {

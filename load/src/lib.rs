@@ -54,7 +54,7 @@ pub struct Common {
 /// The shape of the chat: who talks in which conversation.
 #[derive(Clone, Debug, Args)]
 pub struct Shape {
-    /// Users (one engine and one socket each).
+    /// Users (one engine and one socket each, unless `--sockets-per-user`).
     #[arg(long, default_value_t = 400)]
     pub users: usize,
     /// Conversations.
@@ -63,6 +63,28 @@ pub struct Shape {
     /// Participants per conversation.
     #[arg(long, default_value_t = 4)]
     pub participants: usize,
+    /// Engines (sockets) per user, as one person on several devices: many connections
+    /// without as many sign-ups, whose password hashing dominates set-up. The server
+    /// allows 16 sockets per user.
+    #[arg(long, default_value_t = 1, value_parser = sockets_per_user)]
+    pub sockets_per_user: usize,
+}
+
+impl Shape {
+    /// Sockets in all: one engine per socket.
+    pub fn connections(&self) -> usize {
+        self.users * self.sockets_per_user
+    }
+}
+
+/// Parses `--sockets-per-user`: 1 to 16 (the server's per-user cap).
+fn sockets_per_user(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n @ 1..=16) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of sockets per user from 1 to 16 (the server's cap)"
+        )),
+    }
 }
 
 /// Parses a non-negative number of seconds (`1.5`).

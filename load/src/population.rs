@@ -24,8 +24,35 @@ pub struct Population {
     pub conversations: Vec<(ConversationId, Vec<usize>)>,
 }
 
+/// One member per socket: each user repeated `sockets` times in a row, and every
+/// conversation's participants expanded to all of their sockets.
+fn with_sockets_per_user(population: Population, sockets: usize) -> Population {
+    let sockets = sockets.max(1);
+    let members = population
+        .members
+        .into_iter()
+        .flat_map(|member| std::iter::repeat_n(member, sockets))
+        .collect();
+    let conversations = population
+        .conversations
+        .into_iter()
+        .map(|(id, users)| {
+            let expanded = users
+                .iter()
+                .flat_map(|&user| user * sockets..(user + 1) * sockets)
+                .collect();
+            (id, expanded)
+        })
+        .collect();
+    Population {
+        members,
+        conversations,
+    }
+}
+
 /// Registers `shape.users` fresh users and puts them into `shape.conversations` groups of
-/// `shape.participants` (user `k` of conversation `c` is user `(c * P + k) mod U`).
+/// `shape.participants` (user `k` of conversation `c` is user `(c * P + k) mod U`), with
+/// `shape.sockets_per_user` members (engines) per user.
 pub async fn populate(common: &Common, shape: &Shape) -> anyhow::Result<Population> {
     if shape.users == 0 || shape.participants < 2 || shape.participants > shape.users {
         bail!("need at least 2 participants per conversation and no more than there are users");
@@ -86,8 +113,46 @@ pub async fn populate(common: &Common, shape: &Shape) -> anyhow::Result<Populati
             members[i].conversations.push(*id);
         }
     }
-    Ok(Population {
-        members,
-        conversations,
-    })
+    Ok(with_sockets_per_user(
+        Population {
+            members,
+            conversations,
+        },
+        shape.sockets_per_user,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(user: i64, conversations: &[i64]) -> Member {
+        Member {
+            user: UserId(user),
+            token: format!("token{user}"),
+            conversations: conversations.iter().copied().map(ConversationId).collect(),
+        }
+    }
+
+    #[test]
+    fn several_sockets_per_user_repeat_members_and_expand_participants() {
+        let population = Population {
+            members: vec![member(10, &[1]), member(11, &[1, 2]), member(12, &[2])],
+            conversations: vec![
+                (ConversationId(1), vec![0, 1]),
+                (ConversationId(2), vec![1, 2]),
+            ],
+        };
+        let expanded = with_sockets_per_user(population, 3);
+        let users: Vec<i64> = expanded.members.iter().map(|m| m.user.0).collect();
+        assert_eq!(users, [10, 10, 10, 11, 11, 11, 12, 12, 12]);
+        assert_eq!(expanded.members[4].conversations.len(), 2);
+        assert_eq!(expanded.conversations[0].1, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(expanded.conversations[1].1, [3, 4, 5, 6, 7, 8]);
+        for (id, members) in &expanded.conversations {
+            for &m in members {
+                assert!(expanded.members[m].conversations.contains(id));
+            }
+        }
+    }
 }

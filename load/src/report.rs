@@ -83,8 +83,13 @@ impl Integrity {
 /// Server memory before and after the clients connected.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct ServerMemory {
+    /// Resident memory with `before_connections` clients caught up.
     pub before_bytes: u64,
+    pub before_connections: usize,
+    /// Resident memory with `after_connections` clients caught up.
     pub after_bytes: u64,
+    pub after_connections: usize,
+    /// The growth between the two readings per connection added.
     pub per_connection_bytes: f64,
 }
 
@@ -105,6 +110,9 @@ pub struct Report {
     pub users: usize,
     pub conversations: usize,
     pub participants: usize,
+    pub sockets_per_user: usize,
+    /// Sockets (engines) in all: users × sockets per user.
+    pub connections: usize,
     pub connected: usize,
     pub connect: Summary,
     pub offered_rate: Option<f64>,
@@ -125,23 +133,23 @@ pub struct Report {
 impl Report {
     /// Every client connected, and nothing was lost, doubled or failed.
     pub fn ok(&self) -> bool {
-        let recovered = self.recovered.is_none_or(|n| n == self.users);
-        self.connected == self.users && recovered && self.integrity.is_none_or(|i| i.ok())
+        let recovered = self.recovered.is_none_or(|n| n == self.connections);
+        self.connected == self.connections && recovered && self.integrity.is_none_or(|i| i.ok())
     }
 
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "scenario {}: {} users, {} conversations of {}",
-            self.scenario, self.users, self.conversations, self.participants
+            "scenario {}: {} users ({} sockets each), {} conversations of {}",
+            self.scenario, self.users, self.sockets_per_user, self.conversations, self.participants
         );
         let _ = writeln!(
             out,
             "  connected              {}/{} ({:.1}%)",
             self.connected,
-            self.users,
-            100.0 * self.connected as f64 / self.users.max(1) as f64
+            self.connections,
+            100.0 * self.connected as f64 / self.connections.max(1) as f64
         );
         out.push_str(&self.connect.row("connect to caught-up"));
         if let (Some(offered), Some(duration), Some(acked)) =
@@ -162,7 +170,11 @@ impl Report {
             out.push_str(&reconnect.row("reconnect→caught-up"));
         }
         if let Some(recovered) = self.recovered {
-            let _ = writeln!(out, "  recovered              {recovered}/{}", self.users);
+            let _ = writeln!(
+                out,
+                "  recovered              {recovered}/{}",
+                self.connections
+            );
         }
         for step in &self.ramp {
             let _ = writeln!(
@@ -190,9 +202,11 @@ impl Report {
         if let Some(m) = &self.server_memory {
             let _ = writeln!(
                 out,
-                "  server memory          {:.1} MiB → {:.1} MiB: {:.1} KiB per connection",
+                "  server memory          {:.1} MiB at {} → {:.1} MiB at {} connections: {:.1} KiB per connection",
                 m.before_bytes as f64 / 1048576.0,
+                m.before_connections,
                 m.after_bytes as f64 / 1048576.0,
+                m.after_connections,
                 m.per_connection_bytes / 1024.0
             );
         }

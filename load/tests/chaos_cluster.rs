@@ -80,6 +80,7 @@ async fn cluster() -> Option<Cluster> {
         users: 2,
         conversations: 1,
         participants: 2,
+        sockets_per_user: 1,
     };
     let population = populate(&common, &shape).await.unwrap();
     let urls: Vec<String> = nodes.iter().map(ServerNode::url).collect();

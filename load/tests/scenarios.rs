@@ -91,3 +91,50 @@ async fn a_reconnect_storm_brings_every_client_back() {
     let p50 = report["reconnect"]["p50_ms"].as_f64().unwrap();
     assert!((700.0..10_000.0).contains(&p50), "reconnect p50 {p50} ms");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_with_several_sockets_per_user_measure_the_second_half() {
+    let server = spawn_server().await;
+    let (ok, report) = chat_load(
+        &server,
+        &[
+            "idle",
+            "--users",
+            "4",
+            "--sockets-per-user",
+            "3",
+            "--conversations",
+            "2",
+            "--participants",
+            "2",
+            "--hold",
+            "0.2",
+        ],
+    )
+    .await;
+    assert!(ok, "{report:#}");
+    assert_eq!(report["connections"], 12);
+    assert_eq!(report["connected"], 12);
+    let memory = &report["server_memory"];
+    assert_eq!(memory["before_connections"], 6, "{report:#}");
+    assert_eq!(memory["after_connections"], 12, "{report:#}");
+    assert!(memory["after_bytes"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_sockets_per_user_than_the_server_allows_is_refused_up_front() {
+    let output = tokio::task::spawn_blocking(|| {
+        Command::new(env!("CARGO_BIN_EXE_chat-load"))
+            .args(["idle", "--users", "2", "--sockets-per-user", "17"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("from 1 to 16"),
+        "a clear refusal, not a connection attempt: {stderr}"
+    );
+}

@@ -1,16 +1,33 @@
 //! Idle connections: connect and join, then hold; server memory per connection.
+//!
+//! Memory per connection is the slope between half the fleet and all of it, not the
+//! growth from zero: the first reading would otherwise include what sign-ups left behind
+//! (an allocator keeps Argon2's work areas) and one-off warm-up (pools, caches, JIT).
 
-use super::{server_memory, setup};
+use super::{base_report, read_memory, server_memory, start_fleet};
 use crate::report::Report;
 use crate::{Common, Shape};
 use std::time::Duration;
 
+/// How long the first half holds before the reading between the halves: long enough for
+/// the connects' transient buffers to be freed, short next to `hold`.
+const SETTLE: Duration = Duration::from_secs(5);
+
 pub async fn run(common: &Common, shape: &Shape, hold: Duration) -> anyhow::Result<Report> {
-    let setup = setup(common, shape, "idle").await?;
-    let mut report = setup.report;
-    // Holding is the measurement itself: idle sockets must survive heartbeats.
+    let fleet = start_fleet(common, shape).await?;
+    let everyone = fleet.clients.len();
+    let half = everyone / 2;
+    let first = fleet.connect_range(0..half, common.patience).await;
+    // Holding is part of the measurement: idle sockets must survive heartbeats, and
+    // memory is read once the connects' transient allocations are gone.
+    tokio::time::sleep(hold.min(SETTLE)).await;
+    let at_half = read_memory(common, first);
+    fleet.connect_range(half..everyone, common.patience).await;
     tokio::time::sleep(hold).await;
-    report.connected = setup.fleet.caught_up();
-    report.server_memory = server_memory(common, setup.memory_before, report.connected);
+    // A socket dropped while holding counts as not connected: the report fails.
+    let connected = fleet.caught_up();
+    let mut report = base_report(shape, "idle", &fleet, connected);
+    let at_end = read_memory(common, connected);
+    report.server_memory = server_memory(at_half, at_end);
     Ok(report)
 }

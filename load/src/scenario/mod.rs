@@ -19,26 +19,23 @@ use tokio::time::Instant;
 pub struct Setup {
     pub fleet: Fleet,
     pub report: Report,
-    pub memory_before: Option<u64>,
+    /// Server memory after sign-ups, before any client connected.
+    pub memory_before: Option<MemoryReading>,
+}
+
+/// The server's resident memory with this many clients caught up.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryReading {
+    pub bytes: u64,
+    pub connections: usize,
 }
 
 /// Registers users, creates conversations, connects and joins everyone.
 pub async fn setup(common: &Common, shape: &Shape, scenario: &str) -> anyhow::Result<Setup> {
-    let population = populate(common, shape).await?;
-    let memory_before = common.server_pid.and_then(memory::resident_bytes);
-    let fleet = Fleet::start(&common.url, population, common.seed);
+    let fleet = start_fleet(common, shape).await?;
+    let memory_before = read_memory(common, 0);
     let connected = fleet.connect_all(common.patience).await;
-    // Connecting counted as "lost → caught up": that is the connect time.
-    let connect = std::mem::take(&mut fleet.recorder.lock().reconnect).summary();
-    let report = Report {
-        scenario: scenario.to_owned(),
-        users: shape.users,
-        conversations: shape.conversations,
-        participants: shape.participants,
-        connected,
-        connect,
-        ..Report::default()
-    };
+    let report = base_report(shape, scenario, &fleet, connected);
     Ok(Setup {
         fleet,
         report,
@@ -46,18 +43,48 @@ pub async fn setup(common: &Common, shape: &Shape, scenario: &str) -> anyhow::Re
     })
 }
 
-/// Server memory now, against `before`, per connected client.
+/// Registers users, creates conversations, and starts an engine per socket (not connected).
+pub async fn start_fleet(common: &Common, shape: &Shape) -> anyhow::Result<Fleet> {
+    let population = populate(common, shape).await?;
+    Ok(Fleet::start(&common.url, population, common.seed))
+}
+
+/// The report's shape and connect figures, once the fleet has connected.
+pub fn base_report(shape: &Shape, scenario: &str, fleet: &Fleet, connected: usize) -> Report {
+    // Connecting counted as "lost → caught up": that is the connect time.
+    let connect = std::mem::take(&mut fleet.recorder.lock().reconnect).summary();
+    Report {
+        scenario: scenario.to_owned(),
+        users: shape.users,
+        conversations: shape.conversations,
+        participants: shape.participants,
+        sockets_per_user: shape.sockets_per_user,
+        connections: shape.connections(),
+        connected,
+        connect,
+        ..Report::default()
+    }
+}
+
+/// The server's memory now, if `--server-pid` names a live process.
+pub fn read_memory(common: &Common, connections: usize) -> Option<MemoryReading> {
+    let bytes = memory::resident_bytes(common.server_pid?)?;
+    Some(MemoryReading { bytes, connections })
+}
+
+/// Server memory growth from `before` to `after`, per connection added.
 pub fn server_memory(
-    common: &Common,
-    before: Option<u64>,
-    connected: usize,
+    before: Option<MemoryReading>,
+    after: Option<MemoryReading>,
 ) -> Option<ServerMemory> {
-    let before = before?;
-    let after = memory::resident_bytes(common.server_pid?)?;
+    let (before, after) = (before?, after?);
+    let added = after.connections.saturating_sub(before.connections);
     Some(ServerMemory {
-        before_bytes: before,
-        after_bytes: after,
-        per_connection_bytes: after.saturating_sub(before) as f64 / connected.max(1) as f64,
+        before_bytes: before.bytes,
+        before_connections: before.connections,
+        after_bytes: after.bytes,
+        after_connections: after.connections,
+        per_connection_bytes: after.bytes.saturating_sub(before.bytes) as f64 / added.max(1) as f64,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Steady chat: a fixed rate for a fixed time.
 
-use super::{send_window, senders, server_memory, setup};
+use super::{read_memory, send_window, senders, server_memory, setup};
 use crate::report::Report;
 use crate::{Common, Shape, verify};
 use std::time::Duration;
@@ -13,7 +13,8 @@ pub async fn run(
 ) -> anyhow::Result<Report> {
     let setup = setup(common, shape, "steady").await?;
     let mut report = setup.report;
-    report.server_memory = server_memory(common, setup.memory_before, report.connected);
+    report.server_memory =
+        server_memory(setup.memory_before, read_memory(common, report.connected));
     let window = send_window(
         common,
         &setup.fleet,
