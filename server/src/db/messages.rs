@@ -8,15 +8,22 @@
 //! every node sharing the database, so seqs are gapless and in commit order. The UPDATE
 //! also checks participation, so a non-participant never bumps a counter.
 //!
+//! On PostgreSQL, messages arriving together are stored by group commit
+//! ([`super::group_commit`], [`insert_batch_postgres`]): one transaction for the batch,
+//! the same seq rule (each conversation's counter bumped by its messages in the batch,
+//! under its row lock, taken in id order), the same idempotency key.
+//!
 //! Idempotency is the unique `(sender_id, client_message_id)`: a repeat is found by a
 //! plain read before any lock is taken; two repeats racing each other both pass that
 //! read, and the loser's insert hits the unique key (`ON CONFLICT DO NOTHING` returns no
 //! row, or the violation is raised): its transaction rolls back, giving its seq back,
 //! and it answers with the winner's row.
 
-use super::{Db, DbError, format_millis, is_unique_violation, with_pool};
+use super::{Db, DbError, POSTGRES, format_millis, is_unique_violation, with_pool};
 use chat_wire::rest::HistoryPage;
 use chat_wire::{ConversationId, Message, MessageId, UserId};
+use sqlx::PgPool;
+use std::collections::HashMap;
 
 /// A message to store. `text` has been validated by the caller.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +32,35 @@ pub struct NewMessage<'a> {
     pub sender_id: UserId,
     pub client_message_id: &'a str,
     pub text: &'a str,
+}
+
+/// A [`NewMessage`] that owns its text, to wait in the group-commit queue.
+#[derive(Clone, Debug)]
+pub(crate) struct QueuedMessage {
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub client_message_id: String,
+    pub text: String,
+}
+
+impl QueuedMessage {
+    pub fn new(new: &NewMessage<'_>) -> QueuedMessage {
+        QueuedMessage {
+            conversation_id: new.conversation_id,
+            sender_id: new.sender_id,
+            client_message_id: new.client_message_id.to_owned(),
+            text: new.text.to_owned(),
+        }
+    }
+
+    pub fn borrowed(&self) -> NewMessage<'_> {
+        NewMessage {
+            conversation_id: self.conversation_id,
+            sender_id: self.sender_id,
+            client_message_id: &self.client_message_id,
+            text: &self.text,
+        }
+    }
 }
 
 /// What [`Db::insert_message`] did.
@@ -94,10 +130,167 @@ fn audited(sql: String) -> sqlx::AssertSqlSafe<String> {
 
 const COLUMNS: &str = "id, conversation_id, seq, sender_id, text, client_message_id";
 
+/// Stores `batch` in one PostgreSQL transaction; an outcome per message, in order.
+///
+/// 1. Lock every conversation of the batch, in id order: two batches (from any node) then
+///    never wait on each other in a cycle, and a single insert holds only one such lock.
+/// 2. Look up the batch's idempotency keys. Under the locks, a repeat of a message to
+///    the same conversation has either committed (and is found) or not started.
+/// 3. One INSERT for the rest: participants only; each conversation's counter bumped by
+///    its number of messages, seqs handed out in batch order.
+///
+/// A key repeated within the batch is stored once; its later copies get the first's
+/// outcome as a repeat. A unique violation can still come from the same key racing into
+/// another conversation (a misbehaving client): the caller then falls back to
+/// [`Db::insert_message_alone`] for each message.
+pub(super) async fn insert_batch_postgres(
+    pool: &PgPool,
+    batch: &[QueuedMessage],
+) -> Result<Vec<InsertOutcome>, sqlx::Error> {
+    // For each message, the index of the first message in the batch with its key.
+    let mut first_of: HashMap<(i64, &str), usize> = HashMap::with_capacity(batch.len());
+    let firsts: Vec<usize> = batch
+        .iter()
+        .enumerate()
+        .map(|(index, m)| {
+            *first_of
+                .entry((m.sender_id.0, m.client_message_id.as_str()))
+                .or_insert(index)
+        })
+        .collect();
+    let unique: Vec<usize> = (0..batch.len()).filter(|&i| firsts[i] == i).collect();
+    // What happened to each first of its key.
+    let mut outcomes: Vec<Option<InsertOutcome>> = vec![None; batch.len()];
+    let record = |outcomes: &mut Vec<Option<InsertOutcome>>, row: MessageRow, inserted: bool| {
+        let message = Message::from(row);
+        let key = (
+            message.sender_id.0,
+            message.client_message_id.as_deref().unwrap_or_default(),
+        );
+        if let Some(&index) = first_of.get(&key) {
+            outcomes[index] = Some(if inserted {
+                InsertOutcome::Inserted(message)
+            } else {
+                InsertOutcome::Repeat(message)
+            });
+        }
+    };
+
+    let mut conversations: Vec<i64> = unique.iter().map(|&i| batch[i].conversation_id.0).collect();
+    conversations.sort_unstable();
+    conversations.dedup();
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(&conversations)
+        .execute(&mut *tx)
+        .await?;
+
+    let existing: Vec<MessageRow> = sqlx::query_as(audited(format!(
+        "SELECT {COLUMNS}, {} FROM messages \
+         WHERE (sender_id, client_message_id) IN \
+           (SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[]))",
+        POSTGRES.created_at_ms
+    )))
+    .bind(
+        unique
+            .iter()
+            .map(|&i| batch[i].sender_id.0)
+            .collect::<Vec<i64>>(),
+    )
+    .bind(
+        unique
+            .iter()
+            .map(|&i| batch[i].client_message_id.as_str())
+            .collect::<Vec<&str>>(),
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in existing {
+        record(&mut outcomes, row, false);
+    }
+
+    let fresh: Vec<&QueuedMessage> = unique
+        .iter()
+        .filter(|&&i| outcomes[i].is_none())
+        .map(|&i| &batch[i])
+        .collect();
+    if !fresh.is_empty() {
+        let rows: Vec<MessageRow> = sqlx::query_as(audited(format!(
+            "WITH input AS ( \
+               SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::INT[]) \
+                 AS t (conversation_id, sender_id, text, client_message_id, ord) \
+             ), allowed AS ( \
+               SELECT input.* FROM input WHERE EXISTS (SELECT 1 FROM participants p \
+                 WHERE p.conversation_id = input.conversation_id AND p.user_id = input.sender_id) \
+             ), counts AS ( \
+               SELECT conversation_id, count(*) AS n FROM allowed GROUP BY conversation_id \
+             ), bumped AS ( \
+               UPDATE conversations c SET last_seq = c.last_seq + counts.n FROM counts \
+               WHERE c.id = counts.conversation_id \
+               RETURNING c.id, c.last_seq - counts.n AS base \
+             ) \
+             INSERT INTO messages (conversation_id, seq, sender_id, text, client_message_id) \
+             SELECT a.conversation_id, \
+               b.base + row_number() OVER (PARTITION BY a.conversation_id ORDER BY a.ord), \
+               a.sender_id, a.text, a.client_message_id \
+             FROM allowed a JOIN bumped b ON b.id = a.conversation_id \
+             ORDER BY a.ord \
+             RETURNING {COLUMNS}, {}",
+            POSTGRES.created_at_ms
+        )))
+        .bind(
+            fresh
+                .iter()
+                .map(|m| m.conversation_id.0)
+                .collect::<Vec<i64>>(),
+        )
+        .bind(fresh.iter().map(|m| m.sender_id.0).collect::<Vec<i64>>())
+        .bind(fresh.iter().map(|m| m.text.as_str()).collect::<Vec<&str>>())
+        .bind(
+            fresh
+                .iter()
+                .map(|m| m.client_message_id.as_str())
+                .collect::<Vec<&str>>(),
+        )
+        .bind((0..fresh.len() as i32).collect::<Vec<i32>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            record(&mut outcomes, row, true);
+        }
+    }
+    tx.commit().await?;
+
+    Ok(firsts
+        .iter()
+        .enumerate()
+        .map(|(index, &first)| match &outcomes[first] {
+            // Neither stored nor found: not a participant, or no such conversation.
+            None => InsertOutcome::NotParticipant,
+            Some(InsertOutcome::Inserted(message)) if first != index => {
+                InsertOutcome::Repeat(message.clone())
+            }
+            Some(outcome) => outcome.clone(),
+        })
+        .collect())
+}
+
 impl Db {
     /// Stores a message with the next seq of its conversation, or finds the sender's
-    /// earlier message with the same `client_message_id`. See the module doc.
+    /// earlier message with the same `client_message_id`. See the module doc. Returns
+    /// once the message is committed.
     pub async fn insert_message(&self, new: NewMessage<'_>) -> Result<InsertOutcome, DbError> {
+        match &self.group_commit {
+            Some(group_commit) => group_commit.insert(QueuedMessage::new(&new)).await,
+            None => self.insert_message_alone(new).await,
+        }
+    }
+
+    /// [`Db::insert_message`] in a transaction of its own.
+    pub(crate) async fn insert_message_alone(
+        &self,
+        new: NewMessage<'_>,
+    ) -> Result<InsertOutcome, DbError> {
         // Fast path for retries: no lock, no transaction.
         if let Some(existing) = self
             .message_by_client_id(new.sender_id, new.client_message_id)

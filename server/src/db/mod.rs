@@ -14,6 +14,7 @@
 //! run alongside it.
 
 mod conversations;
+mod group_commit;
 mod messages;
 mod realtime;
 mod users;
@@ -39,8 +40,9 @@ static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite readers. Reads are short; more connections than cores buys nothing.
 const SQLITE_READERS: u32 = 4;
-/// PostgreSQL connections per node. Each message is one short transaction; the peer
-/// (Node) uses 10 too, which keeps comparisons fair.
+/// PostgreSQL connections per node. Messages are written in batches by two of them
+/// (group commit); the rest serve reads and REST. The peer (Node) uses 10 too, which
+/// keeps comparisons fair.
 const POSTGRES_CONNECTIONS: u32 = 10;
 
 /// Errors of the data layer. Callers map them to `internal`: the details are logged, not
@@ -113,6 +115,9 @@ pub struct PoolStats {
 #[derive(Clone, Debug)]
 pub struct Db {
     backend: Backend,
+    /// PostgreSQL's message writers (SQLite's single writer gains nothing from batches:
+    /// its commits do not wait for the disk).
+    group_commit: Option<group_commit::GroupCommit>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool and `$d` to its [`Dialect`].
@@ -201,6 +206,7 @@ impl Db {
                 write,
                 shared: in_memory,
             },
+            group_commit: None,
         })
     }
 
@@ -213,6 +219,7 @@ impl Db {
         // sqlx takes an advisory lock here, so nodes starting together migrate once.
         POSTGRES_MIGRATOR.run(&pool).await?;
         Ok(Db {
+            group_commit: Some(group_commit::GroupCommit::start(pool.clone())),
             backend: Backend::Postgres(pool),
         })
     }

@@ -372,4 +372,87 @@ on_both_backends! {
         let last = app.db().last_seq_for(conversation, sender).await.unwrap();
         assert_eq!(last, Some(distinct as i64), "no seq was spent on a repeat ({:?})", app.backend == Backend::Postgres);
     }
+
+    async fn inserts_arriving_together_keep_their_own_outcomes(app: TestApp) {
+        // Everything below is in flight at once, so on PostgreSQL it is stored in shared
+        // batches (group commit); each sender must still get what a lone insert would.
+        let (alice, bob, a) = pair(&app).await;
+        let eve = app.register("eve").await;
+        let b = app.conversation(&alice, &[&eve], Some("b")).await["id"].as_i64().unwrap();
+        let c = app.conversation(&bob, &[&eve], Some("c")).await["id"].as_i64().unwrap();
+        let copied = uuid::Uuid::new_v4().to_string();
+        let reused = uuid::Uuid::new_v4().to_string();
+        // (sender, conversation, clientMessageId)
+        let mut sends: Vec<(i64, i64, String)> = Vec::new();
+        for i in 0..30 {
+            let (sender, conversation) = [(alice.id, a), (alice.id, b), (bob.id, c)][i % 3];
+            sends.push((sender, conversation, uuid::Uuid::new_v4().to_string()));
+        }
+        sends.extend((0..5).map(|_| (bob.id, a, copied.clone())));
+        sends.push((eve.id, a, uuid::Uuid::new_v4().to_string()));
+        sends.push((alice.id, a, reused.clone()));
+        sends.push((alice.id, b, reused.clone()));
+        let db = app.db();
+        let outcomes = join_all(sends.iter().map(|(sender, conversation, cmid)| {
+            db.insert_message(NewMessage {
+                conversation_id: ConversationId(*conversation),
+                sender_id: UserId(*sender),
+                client_message_id: cmid,
+                text: "together",
+            })
+        }))
+        .await;
+        let outcomes: Vec<InsertOutcome> = outcomes.into_iter().map(Result::unwrap).collect();
+
+        let mut seqs: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut copies = Vec::new();
+        let mut reuses = Vec::new();
+        for ((sender, conversation, cmid), outcome) in sends.iter().zip(&outcomes) {
+            if *sender == eve.id {
+                assert_eq!(outcome, &InsertOutcome::NotParticipant, "eve is not in {conversation}");
+                continue;
+            }
+            let message = match outcome {
+                InsertOutcome::Inserted(m) | InsertOutcome::Repeat(m) => m,
+                InsertOutcome::NotParticipant => panic!("{sender} is in {conversation}"),
+            };
+            assert_eq!(message.client_message_id.as_deref(), Some(cmid.as_str()));
+            assert_eq!(message.sender_id.0, *sender);
+            if *cmid == copied {
+                copies.push(outcome.clone());
+            } else if *cmid == reused {
+                reuses.push(outcome.clone());
+            }
+            if matches!(outcome, InsertOutcome::Inserted(_)) {
+                assert_eq!(message.conversation_id.0, *conversation);
+                seqs.entry(*conversation).or_default().push(message.seq);
+            }
+        }
+        let inserted = |outcomes: &[InsertOutcome]| {
+            outcomes.iter().filter(|o| matches!(o, InsertOutcome::Inserted(_))).count()
+        };
+        assert_eq!(inserted(&copies), 1, "five copies, one stored: {copies:?}");
+        let ids: Vec<MessageId> = copies
+            .iter()
+            .filter_map(|o| match o {
+                InsertOutcome::Inserted(m) | InsertOutcome::Repeat(m) => Some(m.id),
+                InsertOutcome::NotParticipant => None,
+            })
+            .collect();
+        assert_eq!(ids.len(), 5);
+        assert!(ids.iter().all(|id| *id == ids[0]), "every copy answered with the stored one: {ids:?}");
+        // The key reused in another conversation: stored once, the other send is told
+        // about the stored one (which `messaging` turns into a conflict).
+        assert_eq!(inserted(&reuses), 1, "{reuses:?}");
+        // Gapless seqs in each conversation, and the counter agrees.
+        for (conversation, mut got) in seqs {
+            got.sort_unstable();
+            let n = got.len() as i64;
+            assert_eq!(got, (1..=n).collect::<Vec<_>>(), "conversation {conversation}");
+            let member = if conversation == c { bob.id } else { alice.id };
+            let last = db.last_seq_for(ConversationId(conversation), UserId(member)).await.unwrap();
+            assert_eq!(last, Some(n), "conversation {conversation}'s counter spent no seq on repeats");
+        }
+    }
+
 }
