@@ -4,7 +4,6 @@
 use chat_wire::event;
 use chat_wire::socket::{Ack, AckFailure, Conversation, JoinAck, SendAck, Typing};
 use chat_wire::{ConversationId, ErrorCode, Message, MessageId, UserId};
-use serde_json::Value;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
@@ -12,7 +11,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::connection::{Backoff, ConnectionError, ConnectionState, ErrorKind};
 use crate::ids::{ClientMessageId, RequestId, SocketId};
-use crate::json;
+use crate::json::{self, Value};
 use crate::outbox::{Outbox, SendState, StorageError};
 use crate::protocol::{self, AckId, Packet, SocketPacket};
 use crate::snapshot::{ConnectionView, ConversationView, Snapshot};

@@ -1,15 +1,20 @@
-//! Every JSON shape the engine reads or writes, in one place, by hand over
-//! [`serde_json::Value`].
+//! Every JSON shape the engine reads or writes, in one place, by hand over a small
+//! JSON [`Value`] of the engine's own.
 //!
 //! Why not `#[derive(Deserialize)]` on the wire types: each derived impl is a visitor
 //! state machine of its own, and their error paths (`invalid type: floating point …`)
 //! pull in serde's message formatting and float printing. In the size-budgeted wasm
 //! build those cost far more than the protocol itself (docs/CLIENT.md, "Size"). Here
-//! text is parsed once into a `Value` (one generic instantiation) and fields are read
-//! with `as_i64`/`as_str`. The rules are serde's: unknown fields are ignored, a missing
-//! or `null` optional field is `None`, numbers must be integers in range, and an
-//! unknown error code is [`ErrorCode::Unknown`]. A shape that does not fit is `None`;
-//! callers log a fixed text instead of serde's error.
+//! text is parsed once into a `Value` and fields are read with `as_i64`/`as_str`. The
+//! rules are serde's: unknown fields are ignored, a missing or `null` optional field is
+//! `None`, numbers must be integers in range, and an unknown error code is
+//! [`ErrorCode::Unknown`]. A shape that does not fit is `None`; callers log a fixed text
+//! instead of serde's error.
+//!
+//! Why not `serde_json::Value`: its `Map` is a `BTreeMap<String, Value>` and its numbers
+//! come with float parsing and printing, ~4 KB gzipped of wasm for what the engine never
+//! does (it reads integers only). [`Value`] reads and writes what serde_json does, with
+//! objects as sorted `Vec`s and non-integer numbers kept as their JSON text.
 
 use chat_wire::rest::{ApiError, ApiErrorBody, HistoryPage};
 use chat_wire::socket::{
@@ -17,17 +22,149 @@ use chat_wire::socket::{
     True, Typing,
 };
 use chat_wire::{ConversationId, ErrorCode, Message, MessageId, UserId};
-use serde_json::{Map, Value};
 
-pub(crate) type Object = Map<String, Value>;
+use crate::vecmap::VecMap;
+
+/// A JSON value, as the protocol carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Array(Vec<Value>),
+    Object(Object),
+}
+
+/// A JSON number: integers as serde_json keeps them (`i64`, or `u64` above `i64::MAX`),
+/// anything else (fractions, exponents, `-0`, integers beyond 64 bits) as its JSON text,
+/// which is written back unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Number {
+    Int(i64),
+    UInt(u64),
+    Text(String),
+}
+
+/// A JSON object, its keys sorted (as serde_json's `Map` keeps them, so objects are
+/// written in the same order); a later duplicate key wins.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Object(VecMap<String, Value>);
+
+impl Object {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    pub fn insert(&mut self, key: String, value: Value) {
+        self.0.insert(key, value);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter()
+    }
+}
+
+impl Value {
+    /// Parses JSON text (see [`parse`]).
+    pub fn parse(text: &str) -> Option<Value> {
+        parse(text)
+    }
+
+    /// Compact JSON text (see [`write`]).
+    pub fn to_json(&self) -> String {
+        write(self)
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Number(Number::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(Number::Int(n)) => u64::try_from(*n).ok(),
+            Value::Number(Number::UInt(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&Vec<Value>> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Object> {
+        match self {
+            Value::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// An object's field (`None` for a missing field or a value that is no object).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_object()?.get(key)
+    }
+
+    pub fn is_object(&self) -> bool {
+        matches!(self, Value::Object(_))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(text: &str) -> Value {
+        Value::String(text.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(text: String) -> Value {
+        Value::String(text)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(n: i64) -> Value {
+        Value::Number(Number::Int(n))
+    }
+}
+
+impl From<u64> for Value {
+    fn from(n: u64) -> Value {
+        Value::Number(i64::try_from(n).map_or(Number::UInt(n), Number::Int))
+    }
+}
+
+impl From<u32> for Value {
+    fn from(n: u32) -> Value {
+        Value::Number(Number::Int(i64::from(n)))
+    }
+}
 
 /// Parses JSON text as `serde_json::from_str::<Value>` does (RFC 8259, nesting up to
-/// 128, a later duplicate key wins); `None` if it is not JSON.
+/// 128, a later duplicate key wins, numbers beyond `f64`'s range refused); `None` if it
+/// is not JSON.
 ///
 /// Hand-written rather than serde_json's parser, whose generic `Deserializer` and
-/// visitor machinery cost more than this whole reader (docs/CLIENT.md, "Size"). Numbers
-/// are cut out here and converted by `Number`'s `FromStr`, so they read exactly as
-/// serde_json reads them.
+/// visitor machinery cost more than this whole reader (docs/CLIENT.md, "Size").
 pub(crate) fn parse(text: &str) -> Option<Value> {
     let mut reader = Reader {
         text: text.as_bytes(),
@@ -36,6 +173,42 @@ pub(crate) fn parse(text: &str) -> Option<Value> {
     let value = reader.value(MAX_DEPTH)?;
     reader.skip_space();
     (reader.at == text.len()).then_some(value)
+}
+
+/// Whether a number (its grammar checked) is beyond `f64`'s range, which serde_json
+/// refuses: at least 2^1024 - 2^970, from where `f64` rounds to infinity. Decided on
+/// the digits, without parsing a float (core's float parser costs kilobytes of wasm).
+fn beyond_f64(text: &str) -> bool {
+    /// 2^1024 - 2^970, 309 digits.
+    const LIMIT: &str = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+    let text = text.trim_start_matches('-');
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(e) => (&text[..e], &text[e + 1..]),
+        None => (text, "0"),
+    };
+    let exponent = exponent.trim_start_matches('+');
+    let (exp_negative, exp_digits) = match exponent.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, exponent),
+    };
+    let exp = exp_digits.bytes().fold(0i64, |n, d| {
+        n.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+    });
+    let exp = if exp_negative { -exp } else { exp };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: String = int.chars().chain(frac.chars()).collect();
+    let significant = digits.trim_start_matches('0');
+    if significant.is_empty() {
+        return false; // zero
+    }
+    // The power of ten of the first significant digit.
+    let leading_zeros = (digits.len() - significant.len()) as i64;
+    let power = (int.len() as i64 - 1 - leading_zeros).saturating_add(exp);
+    match power.cmp(&308) {
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Equal => significant.trim_end_matches('0') >= LIMIT,
+    }
 }
 
 /// serde_json's recursion limit.
@@ -98,7 +271,7 @@ impl Reader<'_> {
             b'{' => {
                 let depth = depth.checked_sub(1).filter(|d| *d > 0)?;
                 self.at += 1;
-                let mut map = Map::new();
+                let mut map = Object::default();
                 if !self.eat(b'}') {
                     loop {
                         self.skip_space();
@@ -117,17 +290,63 @@ impl Reader<'_> {
         }
     }
 
+    /// A number by JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
     fn number(&mut self) -> Option<Value> {
         let start = self.at;
-        while matches!(
-            self.peek(),
-            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-        ) {
+        let negative = self.peek() == Some(b'-');
+        self.at += usize::from(negative);
+        let int_start = self.at;
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        let integer = self.text.get(int_start..self.at)?;
+        let mut plain = true;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            self.at_least_one_digit()?;
+            plain = false;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            self.at_least_one_digit()?;
+            plain = false;
+        }
+        let text = std::str::from_utf8(&self.text[start..self.at]).ok()?;
+        if plain {
+            // As serde_json: u64 if it fits, a negative i64 if it fits, else an f64
+            // (`-0` too), which here is kept as text.
+            let magnitude = integer.iter().try_fold(0u64, |n, d| {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            });
+            let number = match (negative, magnitude) {
+                (false, Some(n)) => Some(Value::from(n)),
+                (true, Some(n)) if n > 0 && n <= 1 << 63 => {
+                    Some(Value::Number(Number::Int(0i64.wrapping_sub_unsigned(n))))
+                }
+                _ => None,
+            };
+            if let Some(number) = number {
+                return Some(number);
+            }
+        }
+        (!beyond_f64(text)).then(|| Value::Number(Number::Text(text.to_owned())))
+    }
+
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
             self.at += 1;
         }
-        // `Number::from_str` checks the grammar (and refuses what does not fit an f64).
-        let number = std::str::from_utf8(&self.text[start..self.at]).ok()?;
-        number.parse().ok().map(Value::Number)
+    }
+
+    fn at_least_one_digit(&mut self) -> Option<()> {
+        matches!(self.peek(), Some(b'0'..=b'9')).then_some(())?;
+        self.digits();
+        Some(())
     }
 
     /// A string, the reader on its opening quote.
@@ -193,8 +412,8 @@ impl Reader<'_> {
     }
 }
 
-/// Writes `value` as compact JSON, as `Value`'s `to_string` does (keys in `Map`'s
-/// order, the same escapes); by hand for the same reason as [`parse`].
+/// Writes `value` as compact JSON, as serde_json's `to_string` does (keys sorted, the
+/// same escapes; a non-integer number as the text it was read from).
 pub(crate) fn write(value: &Value) -> String {
     let mut out = String::new();
     write_into(&mut out, value);
@@ -205,7 +424,9 @@ fn write_into(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(Number::Int(n)) => out.push_str(&n.to_string()),
+        Value::Number(Number::UInt(n)) => out.push_str(&n.to_string()),
+        Value::Number(Number::Text(text)) => out.push_str(text),
         Value::String(s) => write_string(out, s),
         Value::Array(items) => {
             out.push('[');
@@ -258,7 +479,7 @@ fn write_string(out: &mut String, text: &str) {
 /// `{ key: value, … }` from fixed keys (one non-generic function: a `collect` into the
 /// map would sort, and be instantiated per length).
 pub(crate) fn object(fields: Vec<(&str, Value)>) -> Value {
-    let mut map = Map::new();
+    let mut map = Object::default();
     for (key, value) in fields {
         map.insert(key.to_owned(), value);
     }
@@ -460,10 +681,18 @@ pub(crate) fn send_message(client_message_id: &str, text: &str) -> Value {
     ])
 }
 
+/// The engine's value of a serde_json one (unit tests build values with `json!`).
+#[cfg(test)]
+pub(crate) fn from_serde(value: &serde_json::Value) -> Value {
+    parse(&value.to_string()).expect("serde_json writes JSON")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    use super::from_serde as ours;
 
     // The hand readers must accept and refuse what serde derive did.
     #[test]
@@ -471,25 +700,25 @@ mod tests {
         let wire = json!({"id": 7, "conversationId": 3, "seq": 1, "senderId": 2, "text": "hi",
             "clientMessageId": null, "createdAt": "t", "extra": [1.5]});
         let expected: Message = serde_json::from_value(wire.clone()).unwrap();
-        assert_eq!(message(&wire), Some(expected));
+        assert_eq!(message(&ours(&wire)), Some(expected));
         for bad in [json!({"id": 1.5}), json!(null), json!({"id": 7, "seq": -1})] {
-            assert_eq!(message(&bad), None);
+            assert_eq!(message(&ours(&bad)), None);
         }
         let failure = json!({"success": false, "error": "no", "code": "new_code"});
         let expected: Ack<JoinAck> = serde_json::from_value(failure.clone()).unwrap();
-        assert_eq!(join_ack(&failure), Some(expected));
+        assert_eq!(join_ack(&ours(&failure)), Some(expected));
         let success = json!({"success": true, "onlineUserIds": [1, 2], "lastSeq": 4});
         let expected: Ack<JoinAck> = serde_json::from_value(success.clone()).unwrap();
-        assert_eq!(join_ack(&success), Some(expected));
-        assert_eq!(send_ack(&json!({"success": false})), None);
+        assert_eq!(join_ack(&ours(&success)), Some(expected));
+        assert_eq!(send_ack(&ours(&json!({"success": false}))), None);
         assert_eq!(
-            send_ack(&json!({"messageId": 1, "seq": 1, "createdAt": "t"})),
+            send_ack(&ours(&json!({"messageId": 1, "seq": 1, "createdAt": "t"}))),
             None
         );
         let conversation_new = json!({"id": 1, "kind": "group", "title": "t",
             "participantIds": [1], "lastSeq": 0});
         let expected: Conversation = serde_json::from_value(conversation_new.clone()).unwrap();
-        assert_eq!(conversation(&conversation_new), Some(expected));
+        assert_eq!(conversation(&ours(&conversation_new)), Some(expected));
         assert_eq!(
             api_error(r#"{"error":{"code":"rate_limited","message":"slow"}}"#)
                 .map(|e| e.error.code),
@@ -503,12 +732,51 @@ mod parser_tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The same JSON, numbers that are not integers compared as floats within 1e-15
+    /// (serde_json's fast float parser may be one ulp off the exact value).
+    fn same(ours: &Value, theirs: &serde_json::Value) -> bool {
+        use serde_json::Value as S;
+        match (ours, theirs) {
+            (Value::Null, S::Null) => true,
+            (Value::Bool(a), S::Bool(b)) => a == b,
+            (Value::String(a), S::String(b)) => a == b,
+            (Value::Number(Number::Int(a)), S::Number(b)) => b.as_i64() == Some(*a),
+            (Value::Number(Number::UInt(a)), S::Number(b)) => {
+                b.as_u64() == Some(*a) && b.as_i64().is_none()
+            }
+            (Value::Number(Number::Text(a)), S::Number(b)) => {
+                let (Ok(p), Some(q)) = (a.parse::<f64>(), b.as_f64()) else {
+                    return false;
+                };
+                b.is_f64() && (p == q || (p - q).abs() <= p.abs().max(q.abs()) * 1e-15)
+            }
+            (Value::Array(a), S::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+            }
+            (Value::Object(a), S::Object(b)) => {
+                a.iter().count() == b.len()
+                    && a.iter().zip(b).all(|((k, x), (l, y))| k == l && same(x, y))
+            }
+            _ => false,
+        }
+    }
+
     fn same_as_serde(text: &str) {
         let ours = parse(text);
-        let serde = serde_json::from_str::<Value>(text).ok();
-        assert_eq!(ours, serde, "{text:?}");
-        if let Some(value) = serde {
-            assert_eq!(write(&value), value.to_string(), "{text:?}");
+        let serde = serde_json::from_str::<serde_json::Value>(text).ok();
+        match (&ours, &serde) {
+            (Some(ours), Some(serde)) => {
+                assert!(same(ours, serde), "{text:?}: {ours:?} != {serde:?}");
+                // Written back, it reads the same, and so does serde_json's writing.
+                assert_eq!(parse(&write(ours)).as_ref(), Some(ours), "{text:?}");
+                let again = parse(&serde.to_string()).expect("serde_json writes JSON");
+                assert!(same(&again, serde), "{text:?}");
+                if !serde.to_string().contains(['.', 'e', 'E']) {
+                    assert_eq!(write(ours), serde.to_string(), "{text:?}");
+                }
+            }
+            (None, None) => {}
+            _ => panic!("{text:?}: {ours:?} vs serde_json's {serde:?}"),
         }
     }
 
@@ -559,10 +827,26 @@ mod parser_tests {
             same_as_serde(&deep(n));
         }
         same_as_serde(&format!("\"{}\"", "\u{7f}\u{1f}"));
-        assert_eq!(
-            write(&Value::String("\u{1f}\u{7f}".into())),
-            "\"\\u001f\u{7f}\""
-        );
+        // Around f64's largest value: refused from 2^1024 - 2^970 on, as by serde_json
+        // (whose fast parser already refuses some values a few ulps below that,
+        // 1.7976931348623158e308 for one: there the two may differ).
+        for text in [
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "17976931348623159e292",
+            "0.00018e312",
+            "1e308",
+            "1e309",
+            "-1e-400",
+            "0e999999999999999999999",
+            "123456789012345678901234567890",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "18446744073709551615",
+        ] {
+            same_as_serde(text);
+        }
+        assert_eq!(write(&Value::from("\u{1f}\u{7f}")), "\"\\u001f\u{7f}\"");
     }
 
     proptest! {
@@ -573,7 +857,15 @@ mod parser_tests {
 
         #[test]
         fn arbitrary_strings_round_trip(text in ".{0,30}") {
-            same_as_serde(&Value::String(text).to_string());
+            same_as_serde(&serde_json::Value::String(text).to_string());
+        }
+
+        #[test]
+        fn arbitrary_numbers_read_like_serde_json(n in any::<f64>(), i in any::<i64>(), e in -400i32..400) {
+            same_as_serde(&serde_json::Value::from(n).to_string());
+            same_as_serde(&i.to_string());
+            same_as_serde(&format!("{i}e{e}"));
+            same_as_serde(&format!("{n:e}"));
         }
     }
 }

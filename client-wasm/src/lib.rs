@@ -57,7 +57,7 @@ pub mod config;
 pub mod connection;
 pub mod engine;
 pub mod ids;
-mod json;
+pub mod json;
 pub mod outbox;
 pub mod protocol;
 pub mod snapshot;

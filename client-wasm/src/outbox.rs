@@ -17,11 +17,10 @@
 //! as queued (it is sent again after a reload, which the server's idempotency makes safe).
 
 use chat_wire::{ConversationId, ErrorCode};
-use serde_json::Value;
 use std::fmt;
 
 use crate::ids::ClientMessageId;
-use crate::json;
+use crate::json::{self, Value};
 use crate::protocol::AckId;
 use crate::time::Millis;
 

@@ -13,9 +13,7 @@
 //! server speaks the same codec (the real server uses socketioxide's).
 //! Binary packets (`45`, `46`) and other namespaces are refused: this product sends none.
 
-use crate::json;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use crate::json::{self, Value};
 use std::fmt;
 
 /// One Engine.IO packet, as one WebSocket text frame.
@@ -35,19 +33,17 @@ pub enum Packet {
     Message(SocketPacket),
 }
 
-/// The Engine.IO open packet's JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The Engine.IO open packet's JSON (read and written by hand in this module).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenPacket {
     pub sid: String,
-    #[serde(default)]
+    /// Empty when missing.
     pub upgrades: Vec<String>,
     /// How often the server pings, in milliseconds.
     pub ping_interval: u64,
     /// How long the server waits for a pong, in milliseconds.
     pub ping_timeout: u64,
-    /// Largest frame the server accepts, in bytes.
-    #[serde(default = "default_max_payload")]
+    /// Largest frame the server accepts, in bytes (1,000,000 when missing).
     pub max_payload: u64,
 }
 
@@ -145,8 +141,15 @@ impl Packet {
     pub fn encode(&self) -> String {
         match self {
             Packet::Open(open) => {
-                // Serialising a struct of strings and numbers cannot fail.
-                format!("0{}", serde_json::to_string(open).unwrap_or_default())
+                let upgrades = open.upgrades.iter().map(|u| u.as_str().into()).collect();
+                let open = json::object(vec![
+                    ("sid", open.sid.as_str().into()),
+                    ("upgrades", Value::Array(upgrades)),
+                    ("pingInterval", open.ping_interval.into()),
+                    ("pingTimeout", open.ping_timeout.into()),
+                    ("maxPayload", open.max_payload.into()),
+                ]);
+                format!("0{}", json::write(&open))
             }
             Packet::Close => "1".to_owned(),
             Packet::Ping(data) => format!("2{data}"),
@@ -182,8 +185,7 @@ pub fn encode_event(ack: Option<AckId>, name: &str, args: Vec<Value>) -> String 
 }
 
 /// The frames the engine itself writes besides events, without building a [`Packet`]
-/// (whose `encode` would keep every arm, the open packet's serde `Serialize` included,
-/// in the wasm).
+/// (whose `encode` would keep every arm, the open packet's included, in the wasm).
 pub(crate) fn connect_frame(auth: &Value) -> String {
     format!("40{}", json::write(auth))
 }
@@ -306,7 +308,13 @@ mod tests {
     // proptest is a native-only dev-dependency (its getrandom does not build for wasm32).
     #[cfg(not(target_arch = "wasm32"))]
     use proptest::prelude::*;
-    use serde_json::json;
+
+    /// `serde_json::json!`, as the engine's [`Value`].
+    macro_rules! json {
+        ($($value:tt)+) => {
+            crate::json::from_serde(&serde_json::json!($($value)+))
+        };
+    }
 
     fn event(ack: Option<u64>, name: &str, args: Vec<Value>) -> Packet {
         Packet::Message(SocketPacket::Event {

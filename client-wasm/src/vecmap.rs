@@ -3,6 +3,8 @@
 //! conversations, users typing), where a sorted `Vec` is as fast as a B-tree, and each
 //! B-tree key/value type costs some 4 KiB of wasm against about 1 KiB for these.
 
+use std::borrow::Borrow;
+
 /// A map kept sorted by key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct VecMap<K, V> {
@@ -22,11 +24,18 @@ impl<K: Ord, V> VecMap<K, V> {
         Self::default()
     }
 
-    fn find(&self, key: &K) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.cmp(key))
+    fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
     }
 
-    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+    /// As `BTreeMap::get`: by the key or what it borrows as (a `&str` for a `String`).
+    pub(crate) fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.find(key).ok().map(|i| &self.entries[i].1)
     }
 

@@ -7,9 +7,19 @@ use chat_wire::event;
 use chat_wire::rest::HistoryPage;
 use chat_wire::socket::{AckFailure, ErrorCode, JoinAck, OkAck, SendAck, SendMessage};
 use chat_wire::{ConversationId, Message, MessageId, UserId};
+use client_wasm::json::Value;
 use client_wasm::protocol::{self, AckId, OpenPacket, Packet, SocketPacket};
 use client_wasm::{Millis, SocketId};
-use serde_json::{Value, json};
+use serde_json::json;
+
+/// The engine's JSON value of a `json!` one (the fake server speaks serde_json).
+fn ours(value: serde_json::Value) -> Value {
+    Value::parse(&value.to_string()).expect("serde_json writes JSON")
+}
+
+fn theirs(value: &Value) -> serde_json::Value {
+    serde_json::from_str(&value.to_json()).expect("the engine writes JSON")
+}
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Frames the server wants sent: to which socket, what.
@@ -123,8 +133,9 @@ impl FakeServer {
                         if let Some(s) = self.sockets.get_mut(&socket) {
                             s.user = Some(user);
                         }
-                        let ack =
-                            SocketPacket::Connect(Some(json!({"sid": format!("s{}", socket.0)})));
+                        let ack = SocketPacket::Connect(Some(ours(
+                            json!({"sid": format!("s{}", socket.0)}),
+                        )));
                         vec![(socket, ack.encode())]
                     }
                     None => {
@@ -141,7 +152,10 @@ impl FakeServer {
                 }
             }
             Packet::Message(SocketPacket::Event { ack, name, args }) => match user {
-                Some(user) => self.on_event(now, socket, user, ack, &name, args),
+                Some(user) => {
+                    let args = args.iter().map(theirs).collect();
+                    self.on_event(now, socket, user, ack, &name, args)
+                }
                 None => vec![],
             },
             _ => vec![],
@@ -155,15 +169,15 @@ impl FakeServer {
         user: UserId,
         ack: Option<AckId>,
         name: &str,
-        args: Vec<Value>,
+        args: Vec<serde_json::Value>,
     ) -> Outgoing {
-        let reply = |value: Value| -> Outgoing {
+        let reply = |value: serde_json::Value| -> Outgoing {
             match ack {
                 Some(id) => vec![(
                     socket,
                     SocketPacket::Ack {
                         id,
-                        args: vec![value],
+                        args: vec![ours(value)],
                     }
                     .encode(),
                 )],
@@ -172,7 +186,10 @@ impl FakeServer {
         };
         let failure =
             |code: ErrorCode| serde_json::to_value(AckFailure::new(code, code.as_str())).unwrap();
-        let conversation = args.first().and_then(Value::as_i64).map(ConversationId);
+        let conversation = args
+            .first()
+            .and_then(serde_json::Value::as_i64)
+            .map(ConversationId);
         match name {
             event::CONVERSATION_JOIN => {
                 let Some(id) = conversation.filter(|c| self.is_participant(*c, user)) else {
@@ -279,7 +296,7 @@ impl FakeServer {
         let frame = protocol::encode_event(
             None,
             event::MESSAGE_NEW,
-            vec![serde_json::to_value(&message).unwrap()],
+            vec![ours(serde_json::to_value(&message).unwrap())],
         );
         let out = self
             .sockets
@@ -300,7 +317,9 @@ impl FakeServer {
         let frame = protocol::encode_event(
             None,
             name,
-            vec![json!({"conversationId": conversation.0, "userId": user.0})],
+            vec![ours(
+                json!({"conversationId": conversation.0, "userId": user.0}),
+            )],
         );
         self.sockets
             .iter()
