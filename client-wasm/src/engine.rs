@@ -302,7 +302,7 @@ impl Engine {
                     reconnect_at: None,
                     failed_attempts: 0,
                 },
-                conversations: std::collections::BTreeMap::new(),
+                conversations: Vec::new(),
                 outbox_len: 0,
             }),
         }
@@ -346,7 +346,7 @@ impl Engine {
 
     /// One conversation's view, if the engine knows the conversation.
     pub fn conversation(&self, id: ConversationId) -> Option<Arc<ConversationView>> {
-        self.snapshot.conversations.get(&id).cloned()
+        self.snapshot.conversation(id).cloned()
     }
 
     /// The user the token names (its `userId` claim), once a token was given.
@@ -1878,8 +1878,19 @@ impl Engine {
         for id in std::mem::take(&mut self.dirty) {
             if let Some(state) = self.conversations.get(&id) {
                 let view = state.view(id);
-                if conversations.get(&id).is_none_or(|old| **old != view) {
-                    conversations.insert(id, Arc::new(view));
+                let at = conversations.binary_search_by_key(&id, |c: &Arc<ConversationView>| c.id);
+                let new = match at {
+                    Ok(i) if *conversations[i] == view => false,
+                    Ok(i) => {
+                        conversations[i] = Arc::new(view);
+                        true
+                    }
+                    Err(i) => {
+                        conversations.insert(i, Arc::new(view));
+                        true
+                    }
+                };
+                if new {
                     self.outputs
                         .push_back(Output::Event(Event::ConversationChanged(id)));
                     changed = true;

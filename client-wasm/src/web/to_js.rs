@@ -53,10 +53,10 @@ impl JsCache {
         }
         let conversations = Object::new();
         self.conversations
-            .retain(|id, _| snapshot.conversations.contains_key(id));
-        for (id, view) in &snapshot.conversations {
-            let js = self.conversation(*id, view);
-            set(&conversations, &JsValue::from(id.0 as f64), &js);
+            .retain(|id, _| snapshot.conversation(*id).is_some());
+        for view in &snapshot.conversations {
+            let js = self.conversation(view.id, view);
+            set(&conversations, &JsValue::from(view.id.0 as f64), &js);
         }
         Object::freeze(&conversations);
         let js = Object::new();
@@ -88,7 +88,7 @@ impl JsCache {
         snapshot: &Snapshot,
         id: ConversationId,
     ) -> Option<Object> {
-        let view = snapshot.conversations.get(&id)?;
+        let view = snapshot.conversation(id)?;
         Some(self.conversation(id, view))
     }
 
@@ -268,11 +268,11 @@ pub(crate) fn event(event: &Event, snapshot: &Snapshot) -> Option<JsValue> {
         Event::MessageReceived(message) => {
             // The event names no conversation; the message is in the snapshot published by
             // the same call, so its conversation is the one holding this very `Arc`.
-            let conversation = snapshot.conversations.iter().find_map(|(id, view)| {
+            let conversation = snapshot.conversations.iter().find_map(|view| {
                 view.messages
                     .iter()
                     .any(|m| Arc::ptr_eq(m, message))
-                    .then_some(*id)
+                    .then_some(view.id)
             })?;
             set(&js, &"message".into(), &wire_message(conversation, message));
             "message"

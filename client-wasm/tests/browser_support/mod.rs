@@ -308,8 +308,7 @@ async fn next_change(engine: &ChatEngine, ms: f64) {
 /// The texts and statuses of a conversation's messages.
 pub fn messages(snapshot: &Snapshot, conversation: i64) -> Vec<(String, &'static str)> {
     snapshot
-        .conversations
-        .get(&chat_wire::ConversationId(conversation))
+        .conversation(chat_wire::ConversationId(conversation))
         .map(|c| {
             c.messages
                 .iter()
@@ -331,7 +330,6 @@ pub fn state(snapshot: &Snapshot) -> &'static str {
 
 pub fn synced(snapshot: &Snapshot, conversation: i64) -> bool {
     snapshot
-        .conversations
-        .get(&chat_wire::ConversationId(conversation))
+        .conversation(chat_wire::ConversationId(conversation))
         .is_some_and(|c| c.synced)
 }
