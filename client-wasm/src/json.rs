@@ -402,13 +402,15 @@ impl Reader<'_> {
         char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
     }
 
+    /// Four hex digits (by hand: `from_str_radix` costs more wasm than this).
     fn hex4(&mut self) -> Option<u32> {
-        let digits = std::str::from_utf8(self.text.get(self.at..self.at + 4)?).ok()?;
-        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
+        let digits = self.text.get(self.at..self.at + 4)?;
+        let value = digits.iter().try_fold(0, |n, &b| {
+            let digit = char::from(b).to_digit(16)?;
+            Some(n << 4 | digit)
+        })?;
         self.at += 4;
-        u32::from_str_radix(digits, 16).ok()
+        Some(value)
     }
 }
 
