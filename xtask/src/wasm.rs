@@ -100,8 +100,9 @@ fn ensure_rust_src() -> Result {
 /// RUSTFLAGS of the size-budgeted release build: panics abort at once, with no message
 /// formatted and no hook run, so the panic machinery and the `core::fmt` code only it
 /// used leave the binary (-10 KB gzipped, docs/CLIENT.md "Size"). It takes a std built
-/// with the same strategy, hence `-Zbuild-std`.
-const SIZE_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort";
+/// with the same strategy, hence `-Zbuild-std`. `-Zlocation-detail=none`: the source paths
+/// and lines panics would report (never shown, with such panics) stay out of the data.
+const SIZE_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none";
 
 fn ensure_debian() -> Result<WasmToolchain> {
     ensure_debian_packages(
