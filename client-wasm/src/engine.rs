@@ -14,7 +14,7 @@ use crate::ids::{ClientMessageId, RequestId, SocketId};
 use crate::json::{self, Value};
 use crate::outbox::{Outbox, SendState, StorageError};
 use crate::protocol::{self, AckId, Packet, SocketPacket};
-use crate::snapshot::{ConnectionView, ConversationView, Snapshot};
+use crate::snapshot::{ConnectionView, ConversationView, Conversations, Snapshot};
 use crate::time::Millis;
 use crate::timeline::{Inserted, MessageStatus, MessageView, Timeline};
 use crate::timer::{Timer, TimerTable};
@@ -302,7 +302,7 @@ impl Engine {
                     reconnect_at: None,
                     failed_attempts: 0,
                 },
-                conversations: Vec::new(),
+                conversations: Conversations::default(),
                 outbox_len: 0,
             }),
         }
@@ -346,7 +346,7 @@ impl Engine {
 
     /// One conversation's view, if the engine knows the conversation.
     pub fn conversation(&self, id: ConversationId) -> Option<Arc<ConversationView>> {
-        self.snapshot.conversation(id).cloned()
+        self.snapshot.conversations.get(&id).cloned()
     }
 
     /// The user the token names (its `userId` claim), once a token was given.
@@ -1876,25 +1876,12 @@ impl Engine {
         let mut conversations = self.snapshot.conversations.clone();
         let mut changed = connection_changed || outbox_len != self.snapshot.outbox_len;
         for id in std::mem::take(&mut self.dirty) {
-            if let Some(state) = self.conversations.get(&id) {
-                let view = state.view(id);
-                let at = conversations.binary_search_by_key(&id, |c: &Arc<ConversationView>| c.id);
-                let new = match at {
-                    Ok(i) if *conversations[i] == view => false,
-                    Ok(i) => {
-                        conversations[i] = Arc::new(view);
-                        true
-                    }
-                    Err(i) => {
-                        conversations.insert(i, Arc::new(view));
-                        true
-                    }
-                };
-                if new {
-                    self.outputs
-                        .push_back(Output::Event(Event::ConversationChanged(id)));
-                    changed = true;
-                }
+            if let Some(state) = self.conversations.get(&id)
+                && conversations.replace(state.view(id))
+            {
+                self.outputs
+                    .push_back(Output::Event(Event::ConversationChanged(id)));
+                changed = true;
             }
         }
         if std::mem::take(&mut self.outbox_dirty) {

@@ -43,6 +43,7 @@
 //!
 //! - [`engine`]: the [`Engine`] (inputs, commands, outputs) and the connection state machine.
 //! - [`protocol`]: the Engine.IO v4 / Socket.IO v5 text codec.
+//! - [`json`]: the engine's JSON [`json::Value`], its reader and writer, the wire shapes.
 //! - [`connection`]: the public connection state and the reconnection backoff.
 //! - [`outbox`]: unacknowledged sends, their ordering policy and their storage format.
 //! - [`timeline`]: one conversation's deduplicated, sorted messages.
@@ -75,7 +76,7 @@ pub use connection::{ConnectionError, ConnectionState, ErrorKind};
 pub use engine::{Engine, Event, HttpRequest, Output, SendError};
 pub use ids::{ClientMessageId, RequestId, SocketId};
 pub use outbox::StorageError;
-pub use snapshot::{ConnectionView, ConversationView, Snapshot};
+pub use snapshot::{ConnectionView, ConversationView, Conversations, Snapshot};
 pub use time::Millis;
 pub use timeline::{MessageStatus, MessageView};
 

@@ -46,20 +46,61 @@ pub struct Snapshot {
     /// Grows by one with every change.
     pub version: u64,
     pub connection: ConnectionView,
-    /// Sorted by id (a `Vec`: a `BTreeMap` here cost ~1.5 KB of wasm); see
-    /// [`Snapshot::conversation`].
-    pub conversations: Vec<Arc<ConversationView>>,
+    pub conversations: Conversations,
     /// Messages in the outbox (sending or failed), across conversations.
     pub outbox_len: usize,
 }
 
-impl Snapshot {
-    /// One conversation's view, if the engine knows the conversation.
-    pub fn conversation(&self, id: ConversationId) -> Option<&Arc<ConversationView>> {
-        let i = self
-            .conversations
-            .binary_search_by_key(&id, |c| c.id)
-            .ok()?;
-        self.conversations.get(i)
+/// The conversations of a [`Snapshot`] by id, with the part of `BTreeMap`'s API callers
+/// use: a `Vec` sorted by id (a `BTreeMap` here cost ~2.5 KB gzipped of wasm).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Conversations(Vec<Arc<ConversationView>>);
+
+impl Conversations {
+    pub fn get(&self, id: &ConversationId) -> Option<&Arc<ConversationView>> {
+        let i = self.0.binary_search_by_key(id, |c| c.id).ok()?;
+        self.0.get(i)
+    }
+
+    pub fn contains_key(&self, id: &ConversationId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// In ascending id order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Arc<ConversationView>> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Puts `view` in place of the conversation's view, unless that is equal already;
+    /// true if it did.
+    pub(crate) fn replace(&mut self, view: ConversationView) -> bool {
+        match self.0.binary_search_by_key(&view.id, |c| c.id) {
+            Ok(i) if *self.0[i] == view => false,
+            Ok(i) => {
+                self.0[i] = Arc::new(view);
+                true
+            }
+            Err(i) => {
+                self.0.insert(i, Arc::new(view));
+                true
+            }
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Conversations {
+    type Item = &'a Arc<ConversationView>;
+    type IntoIter = std::slice::Iter<'a, Arc<ConversationView>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
     }
 }

@@ -56,7 +56,8 @@ async fn two_engines_chat_and_the_ack_turns_sending_into_sent() {
     .await;
     let received = b.snapshot();
     let message = &received
-        .conversation(chat_wire::ConversationId(conversation))
+        .conversations
+        .get(&chat_wire::ConversationId(conversation))
         .expect("the conversation")
         .messages[0];
     assert_eq!(message.client_message_id.as_deref(), Some(id.as_str()));

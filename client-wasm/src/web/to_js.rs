@@ -53,7 +53,7 @@ impl JsCache {
         }
         let conversations = Object::new();
         self.conversations
-            .retain(|id, _| snapshot.conversation(*id).is_some());
+            .retain(|id, _| snapshot.conversations.contains_key(id));
         for view in &snapshot.conversations {
             let js = self.conversation(view.id, view);
             set(&conversations, &JsValue::from(view.id.0 as f64), &js);
@@ -88,7 +88,7 @@ impl JsCache {
         snapshot: &Snapshot,
         id: ConversationId,
     ) -> Option<Object> {
-        let view = snapshot.conversation(id)?;
+        let view = snapshot.conversations.get(&id)?;
         Some(self.conversation(id, view))
     }
 

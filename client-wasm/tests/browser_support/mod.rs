@@ -308,7 +308,8 @@ async fn next_change(engine: &ChatEngine, ms: f64) {
 /// The texts and statuses of a conversation's messages.
 pub fn messages(snapshot: &Snapshot, conversation: i64) -> Vec<(String, &'static str)> {
     snapshot
-        .conversation(chat_wire::ConversationId(conversation))
+        .conversations
+        .get(&chat_wire::ConversationId(conversation))
         .map(|c| {
             c.messages
                 .iter()
@@ -330,6 +331,7 @@ pub fn state(snapshot: &Snapshot) -> &'static str {
 
 pub fn synced(snapshot: &Snapshot, conversation: i64) -> bool {
     snapshot
-        .conversation(chat_wire::ConversationId(conversation))
+        .conversations
+        .get(&chat_wire::ConversationId(conversation))
         .is_some_and(|c| c.synced)
 }

@@ -53,7 +53,7 @@ export function engineVersion(): string {
  */
 export async function createChatEngine(options: ChatEngineOptions): Promise<ChatEngine> {
   if (typeof options !== "object" || options === null) {
-    throw optionsError("options must be an object like { url, getToken, storage }");
+    throw refusal(NOT_AN_OBJECT, options, undefined);
   }
   await loadEngine(options.wasm);
   let userId = options.userId;
@@ -181,10 +181,6 @@ function engineError(code: RefusalCode, message: string): Error {
   return Object.assign(error, { code });
 }
 
-function optionsError(message: string): Error {
-  return engineError("invalid_options", `createChatEngine: ${message}`);
-}
-
 /** A bad value for an error message: its type, or a short string or number (never its whole content). */
 function describe(value: unknown): string {
   if (typeof value === "number") return String(value);
@@ -235,6 +231,9 @@ const REFUSALS: readonly (readonly [RefusalCode, (a: unknown, b: unknown) => str
   unsent("text contains control characters"),
   ["destroyed", () => "the chat engine was destroyed"],
 ];
+
+/** `WebError::OptionsNotObject`, which `createChatEngine` finds before loading the wasm. */
+const NOT_AN_OBJECT = 1;
 
 /** What to throw for a value the wasm side threw: a refusal's number becomes its `ChatEngineError`. */
 function refusal(thrown: unknown, a: unknown, b: unknown): unknown {
