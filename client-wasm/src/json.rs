@@ -66,12 +66,12 @@ impl Object {
 }
 
 impl Value {
-    /// Parses JSON text (see [`parse`]).
+    /// Parses JSON text as serde_json does (`None` if it is not JSON).
     pub fn parse(text: &str) -> Option<Value> {
         parse(text)
     }
 
-    /// Compact JSON text (see [`write`]).
+    /// Compact JSON text, as serde_json writes it.
     pub fn to_json(&self) -> String {
         write(self)
     }
