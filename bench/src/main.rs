@@ -23,7 +23,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use scenarios::Scenario;
 use servers::{Server, Target};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[derive(Debug, Parser)]
@@ -53,6 +53,10 @@ struct Cli {
     /// Only this server (`rust` or `peer`), e.g. to profile one side.
     #[arg(long)]
     only: Option<Target>,
+    /// Run nothing: rebuild `summary.md` and the charts from the JSON reports already in
+    /// `--out` (after changing the summary, or to merge runs).
+    #[arg(long)]
+    summary_only: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -68,6 +72,16 @@ fn main() -> anyhow::Result<()> {
     };
     let out = root.join(&cli.out);
     std::fs::create_dir_all(&out)?;
+    if cli.summary_only {
+        let results = read_reports(&out)?;
+        if results.is_empty() {
+            bail!(
+                "no reports (SCENARIO-SERVER-ROUND.json) in {}",
+                out.display()
+            );
+        }
+        return write_summary(&results, &out);
+    }
 
     println!("==> building chat-server and chat-load (release)");
     let status = Command::new("cargo")
@@ -121,12 +135,58 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let markdown = summary::markdown(&results, &machine_description());
+    write_summary(&results, &out)
+}
+
+fn write_summary(results: &[summary::Run], out: &Path) -> anyhow::Result<()> {
+    let markdown = summary::markdown(results, &machine_description());
     std::fs::write(out.join("summary.md"), &markdown)?;
-    summary::charts(&results, &out)?;
+    summary::charts(results, out)?;
     println!("{markdown}");
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// The reports a run wrote into `out` (`steady-rust-1.json`, …), in scenario order, then
+/// round, then the order they ran in (which alternates per round).
+fn read_reports(out: &Path) -> anyhow::Result<Vec<summary::Run>> {
+    let mut results = Vec::new();
+    for entry in std::fs::read_dir(out)? {
+        let path = entry?.path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let parts: Vec<&str> = stem.split('-').collect();
+        let [scenario, server, round] = parts[..] else {
+            continue;
+        };
+        let (Ok(scenario), Ok(target), Ok(round)) = (
+            Scenario::named(scenario, false),
+            <Target as clap::ValueEnum>::from_str(server, false),
+            round.parse::<usize>(),
+        ) else {
+            continue;
+        };
+        let report = serde_json::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| format!("reading {}", path.display()))?;
+        results.push(summary::Run {
+            scenario: scenario.name,
+            target,
+            round,
+            report,
+        });
+    }
+    let scenario_order = |name: &str| {
+        ["steady", "ramp", "idle", "storm"]
+            .iter()
+            .position(|s| *s == name)
+    };
+    results.sort_by_key(|run| {
+        // Odd rounds ran chat-server first, even rounds the peer.
+        let first = (run.round % 2 == 1) == (run.target == Target::Rust);
+        (scenario_order(run.scenario), run.round, !first)
+    });
+    Ok(results)
 }
 
 /// The workspace root (bench/ lives one level below it).

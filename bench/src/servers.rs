@@ -122,10 +122,17 @@ impl Server {
                  # Kills the server under test (-9) and starts it again on the same port and\n\
                  # database; returns once it accepts connections.\n\
                  kill -9 \"$(cat '{pid}')\" 2>/dev/null\n\
+                 # kill returns before the process is gone: wait until the port is let go.\n\
+                 for _ in $(seq 1 600); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null || break; sleep 0.01; done\n\
                  cd '{dir}' || exit 1\n\
                  {exports}nohup '{program}' {args} > '{log}' 2>&1 &\n\
-                 echo $! > '{pid}'\n\
-                 for _ in $(seq 1 600); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && exit 0; sleep 0.05; done\n\
+                 new=$!\n\
+                 echo $new > '{pid}'\n\
+                 for _ in $(seq 1 600); do\n\
+                 \x20 kill -0 $new 2>/dev/null || {{ echo \"the restarted server exited; see {log}\" >&2; exit 1; }}\n\
+                 \x20 (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && exit 0\n\
+                 \x20 sleep 0.05\n\
+                 done\n\
                  exit 1\n",
                 pid = pid_file.display(),
                 dir = dir.display(),

@@ -60,8 +60,11 @@ pub fn markdown(runs: &[Run], machine: &str) -> String {
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
         for run in runs.iter().filter(|r| r.scenario == scenario) {
             let r = &run.report;
-            let per_connection =
-                number(r, &["server_memory", "per_connection_bytes"]).map(|b| b / 1024.0);
+            // Only the idle scenario measures memory per connection as a slope; elsewhere
+            // the growth since sign-ups is allocator noise.
+            let per_connection = number(r, &["server_memory", "per_connection_bytes"])
+                .filter(|_| scenario == "idle")
+                .map(|b| b / 1024.0);
             let _ = writeln!(
                 out,
                 "| {} | {} | {}/{} | {} | {} / {} / {} / {} | {} | {} | {} | {} / {} | {} | {} | {} |",
@@ -83,6 +86,9 @@ pub fn markdown(runs: &[Run], machine: &str) -> String {
                 cell(number(r, &["integrity", "losses"]), 0),
                 cell(number(r, &["integrity", "duplicates"]), 0),
             );
+        }
+        if scenario == "ramp" {
+            ramp_steps(&mut out, runs);
         }
         let (what, path, lower_is_better) = headline(scenario);
         let rounds: Vec<usize> = {
@@ -129,6 +135,54 @@ pub fn markdown(runs: &[Run], machine: &str) -> String {
         }
     }
     out
+}
+
+/// Each ramp step of each run: acked rate and delivery p50 / p99 at every offered rate.
+fn ramp_steps(out: &mut String, runs: &[Run]) {
+    let ramps: Vec<&Run> = runs.iter().filter(|r| r.scenario == "ramp").collect();
+    let steps =
+        |run: &Run| -> Vec<Value> { run.report["ramp"].as_array().cloned().unwrap_or_default() };
+    let mut rates: Vec<f64> = ramps
+        .iter()
+        .flat_map(|run| steps(run))
+        .filter_map(|step| step["offered_rate"].as_f64())
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates.dedup();
+    let _ = write!(
+        out,
+        "\nEach step: acked msgs/s, delivery p50 / p99 (ms).\n\n| offered msgs/s |"
+    );
+    for run in &ramps {
+        let _ = write!(out, " {} (round {}) |", run.target.label(), run.round);
+    }
+    let _ = write!(out, "\n|---|");
+    for _ in &ramps {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for rate in rates {
+        let _ = write!(out, "| {rate:.0} |");
+        for run in &ramps {
+            let step = steps(run)
+                .into_iter()
+                .find(|step| step["offered_rate"].as_f64() == Some(rate));
+            match step {
+                Some(step) => {
+                    let _ = write!(
+                        out,
+                        " {} · {} / {} |",
+                        cell(number(&step, &["acked_rate"]), 0),
+                        cell(number(&step, &["delivery", "p50_ms"]), 1),
+                        cell(number(&step, &["delivery", "p99_ms"]), 1),
+                    );
+                }
+                // The run stopped below this rate (its previous step passed the limit).
+                None => out.push_str(" – |"),
+            }
+        }
+        out.push('\n');
+    }
 }
 
 /// `ramp.svg`: delivery p50 and p99 against offered rate, both servers, every round.
