@@ -122,13 +122,13 @@ pub fn markdown(runs: &[Run], machine: &str) -> String {
             let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}×")).collect();
             let _ = writeln!(
                 out,
-                "\n{what}: chat-server is better by {} (peer ÷ chat-server{}, per round)\n",
-                shown.join(", "),
+                "\n{what}, {} per round (above 1: chat-server did better): {}\n",
                 if lower_is_better {
-                    ""
+                    "the peer's ÷ chat-server's"
                 } else {
-                    " inverted: chat-server ÷ peer"
-                }
+                    "chat-server's ÷ the peer's"
+                },
+                shown.join(", ")
             );
         } else {
             out.push('\n');
