@@ -172,12 +172,13 @@ fn ensure_wasm_bindgen_cli(root: &Path) -> Result<String> {
         }
         run(&mut command, "cargo install wasm-bindgen-cli")
     };
-    let installed = install(true).is_ok() || {
-        println!(
-            "    retrying without --locked (the registry lacks a version the CLI's own lock file pins: the error above)"
-        );
-        install(false).is_ok()
-    };
+    let installed = install(true).is_ok()
+        || {
+            println!(
+                "    retrying without --locked (the registry lacks a version the CLI's own lock file pins: the error above)"
+            );
+            install(false).is_ok()
+        };
     if !installed {
         return fail!(
             "could not install wasm-bindgen-cli {wanted}: run `cargo install wasm-bindgen-cli --version {wanted}`"
