@@ -49,7 +49,7 @@ use crate::origins::OriginAllowlist;
 use crate::rate_limit::{RateLimiter, SendLimiter};
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -221,6 +221,35 @@ impl std::fmt::Debug for Realtime {
             .field("shared", &self.shared)
             .finish_non_exhaustive()
     }
+}
+
+/// The request with a URI and header values that own their bytes.
+///
+/// hyper parses both as slices of the connection's read buffer (8 to 16 KiB), and
+/// socketioxide keeps each socket's request head for as long as the socket lives, so every
+/// open socket kept that whole buffer alive: 16 KiB per idle connection, half of the
+/// server's memory per socket (heaptrack; docs/BENCHMARKS.md). Copying the few hundred
+/// bytes of the head lets the buffer go once the WebSocket upgrade is done.
+fn detach_head(request: Request) -> Request {
+    let (mut parts, body) = request.into_parts();
+    // `Uri`'s `FromStr` copies into a new buffer. axum's router keeps a copy of the URI as
+    // it arrived in the extensions (which socketioxide keeps too).
+    if let Ok(uri) = parts.uri.to_string().parse() {
+        parts.uri = uri;
+    }
+    if let Some(OriginalUri(original)) = parts.extensions.get_mut::<OriginalUri>()
+        && let Ok(uri) = original.to_string().parse()
+    {
+        *original = uri;
+    }
+    for value in parts.headers.values_mut() {
+        // `from_bytes` copies too.
+        if let Ok(mut owned) = HeaderValue::from_bytes(value.as_bytes()) {
+            owned.set_sensitive(value.is_sensitive());
+            *value = owned;
+        }
+    }
+    Request::from_parts(parts, body)
 }
 
 /// The builder every adapter starts from: path, transports and payload bounds.
@@ -526,7 +555,7 @@ pub async fn http_guard(
     let mut response = if preflight {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        next.run(request).await
+        next.run(detach_head(request)).await
     };
     if let Some(origin) = origin {
         let headers = response.headers_mut();
@@ -548,4 +577,48 @@ pub async fn http_guard(
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{Body, Bytes};
+
+    #[test]
+    fn a_detached_head_no_longer_points_into_the_read_buffer() {
+        // What hyper does: the head's parts are slices of one connection buffer.
+        let mut raw = vec![b'x'; 16 * 1024];
+        raw[200..237].copy_from_slice(b"/socket.io/?EIO=4&transport=websocket");
+        let buffer = Bytes::from(raw);
+        let within = |bytes: &[u8]| {
+            let start = buffer.as_ptr() as usize;
+            let at = bytes.as_ptr() as usize;
+            (start..start + buffer.len()).contains(&at)
+        };
+        let mut request = Request::new(Body::empty());
+        let origin = HeaderValue::from_maybe_shared(buffer.slice(0..19)).unwrap();
+        let mut token = HeaderValue::from_maybe_shared(buffer.slice(100..140)).unwrap();
+        token.set_sensitive(true);
+        request.headers_mut().insert(header::ORIGIN, origin.clone());
+        request
+            .headers_mut()
+            .insert(header::AUTHORIZATION, token.clone());
+        let uri = axum::http::Uri::from_maybe_shared(buffer.slice(200..237)).unwrap();
+        *request.uri_mut() = uri.clone();
+        request.extensions_mut().insert(OriginalUri(uri));
+        assert!(within(request.headers()[header::ORIGIN].as_bytes()));
+
+        let detached = detach_head(request);
+        let headers = detached.headers();
+        assert_eq!(headers[header::ORIGIN], origin);
+        assert_eq!(headers[header::AUTHORIZATION], token);
+        assert!(headers[header::AUTHORIZATION].is_sensitive());
+        assert!(!within(headers[header::ORIGIN].as_bytes()));
+        assert!(!within(headers[header::AUTHORIZATION].as_bytes()));
+        let original = detached.extensions().get::<OriginalUri>().unwrap();
+        for uri in [detached.uri(), &original.0] {
+            assert_eq!(uri.query(), Some("EIO=4&transport=websocket"));
+            assert!(!within(uri.path().as_bytes()), "{uri}");
+        }
+    }
 }
