@@ -261,8 +261,19 @@ pub fn charts(runs: &[Run], out: &Path) -> anyhow::Result<()> {
                 .map(|p| Circle::new(p, 3, color.filled())),
         )?;
     }
+    // The p99 limit the ramp's sustained rate is judged against.
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, 100.0), (max_rate * 1.05, 100.0)],
+            BLACK.mix(0.7).stroke_width(3),
+        ))?
+        .label("p99 limit (100 ms)")
+        .legend(|(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.7).stroke_width(3))
+        });
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .border_style(BLACK)
         .background_style(WHITE.mix(0.9))
         .draw()?;
