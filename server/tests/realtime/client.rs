@@ -287,6 +287,27 @@ impl SioClient {
         args.into_iter().next().unwrap_or(Value::Null)
     }
 
+    /// Waits up to `patience` for `event` (for what waits on a clock longer than [`WAIT`],
+    /// such as a cluster lease running out on a loaded machine); its first argument.
+    pub async fn recv_within(&mut self, event: &str, patience: Duration) -> Value {
+        let wait = async {
+            loop {
+                match self.next_patient().await {
+                    Incoming::Event(name, args) if name == event => {
+                        return args.into_iter().next().unwrap_or(Value::Null);
+                    }
+                    other @ (Incoming::Closed | Incoming::Disconnected) => {
+                        panic!("closed while waiting for {event}: {other:?}")
+                    }
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(patience, wait)
+            .await
+            .unwrap_or_else(|_| panic!("no {event} within {patience:?}"))
+    }
+
     /// Waits for `event` and asserts nothing named in `forbidden` came before it.
     pub async fn recv_without(&mut self, event: &str, forbidden: &[&str]) -> Value {
         let (before, args) = self.recv_after(event).await;
