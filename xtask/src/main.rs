@@ -107,6 +107,20 @@ fn root() -> PathBuf {
 }
 
 /// Prints a step heading.
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the current
+/// directory, as cargo reads it), else the workspace's `target/`.
+pub fn target_dir(root: &std::path::Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// The `chat-server` binary `cargo test --workspace` built (debug).
+pub fn debug_chat_server(root: &std::path::Path) -> PathBuf {
+    target_dir(root).join("debug/chat-server")
+}
+
 pub fn heading(text: &str) {
     println!("\n==> {text}");
 }

@@ -229,7 +229,7 @@ pub fn test(root: &Path, soak: bool) -> Result {
         Command::new("node")
             .current_dir(root)
             .args(["--test", "tests/socketio/"])
-            .env("CHAT_SERVER_BIN", root.join("target/debug/chat-server")),
+            .env("CHAT_SERVER_BIN", crate::debug_chat_server(root)),
     );
     // The Expo app's web export in Chromium (playwright-core), served by chat-server.
     let app_built = package.is_some()
@@ -243,7 +243,7 @@ pub fn test(root: &Path, soak: bool) -> Result {
             Command::new("node")
                 .current_dir(root)
                 .args(["--test", "tests/e2e/"])
-                .env("CHAT_SERVER_BIN", root.join("target/debug/chat-server"))
+                .env("CHAT_SERVER_BIN", crate::debug_chat_server(root))
                 .env("CHROMIUM_BIN", CHROMIUM)
                 .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
         );
@@ -288,7 +288,7 @@ impl BrowserTestServer {
             std::env::temp_dir().join(format!("chat-browser-tests-{}", std::process::id()));
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| Failure(format!("cannot create {}: {e}", data_dir.display())))?;
-        let mut child = Command::new(root.join("target/debug/chat-server"))
+        let mut child = Command::new(crate::debug_chat_server(root))
             .current_dir(&data_dir)
             .env("BIND_ADDR", "127.0.0.1:0")
             .env(

@@ -176,10 +176,7 @@ impl WasmToolchain {
 
     fn size_target_dir(self, root: &Path) -> std::path::PathBuf {
         match self {
-            WasmToolchain::Rustup => std::env::var_os("CARGO_TARGET_DIR")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| root.join("target"))
-                .join("wasm-size"),
+            WasmToolchain::Rustup => crate::target_dir(root).join("wasm-size"),
             WasmToolchain::Debian => root.join("target/debian-wasm-size"),
         }
     }
