@@ -8,9 +8,10 @@
 //! form only from what arrives while the previous one commits. A sender's answer comes
 //! after its batch has committed.
 //!
-//! With more than one writer ([`WRITERS`]), each has its own queue and a conversation
-//! always goes to the same one (by id): batches of different writers never share a
-//! conversation, so they never wait for each other's row locks.
+//! There is one writer: more writers split the same arrivals into smaller batches, so
+//! each message carries more of a batch's fixed cost (five round trips). Measured at
+//! 3,500 msgs/s on 2 cores, delivery p99 was 106 ms with one writer, 932 ms with two and
+//! 1,499 ms with four (docs/BENCHMARKS.md).
 //!
 //! When a batch fails, every message in it is tried again alone (in parallel, through
 //! [`Db::insert_message_alone`]), so each sender gets its own outcome or error and one
@@ -19,23 +20,16 @@
 use super::messages::{InsertOutcome, QueuedMessage, insert_batch_postgres};
 use super::{Backend, Db, DbError};
 use sqlx::PgPool;
-use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-/// Writers, each a batch in flight and a PostgreSQL connection while it writes. One
-/// does best on a small machine: more writers split the same arrivals into smaller
-/// batches, so each message carries more of a batch's fixed cost (five round trips).
-/// Measured at 3,500 msgs/s on 2 cores: delivery p99 106 ms with one writer, 932 ms with
-/// two, 1,499 ms with four (docs/BENCHMARKS.md).
-const WRITERS: usize = 1;
 /// The most messages in one transaction (bounds its size and its parameters' memory).
 const MAX_BATCH: usize = 256;
 
-/// The queue to the writers. Dropping the last [`Db`] clone closes it, and the writers
-/// end.
+/// The queue to the writer. Dropping the last [`Db`] clone closes it, and the writer
+/// ends.
 #[derive(Clone, Debug)]
 pub(super) struct GroupCommit {
-    queues: Arc<[mpsc::Sender<Job>]>,
+    queue: mpsc::Sender<Job>,
 }
 
 #[derive(Debug)]
@@ -45,24 +39,18 @@ struct Job {
 }
 
 impl GroupCommit {
-    /// Starts the writers on the current tokio runtime.
+    /// Starts the writer on the current tokio runtime.
     pub fn start(pool: PgPool) -> GroupCommit {
-        let queues = (0..WRITERS)
-            .map(|_| {
-                // Bounded: under overload, senders wait here rather than queue without limit.
-                let (queue, jobs) = mpsc::channel(MAX_BATCH * 4);
-                tokio::spawn(write_batches(pool.clone(), jobs));
-                queue
-            })
-            .collect();
-        GroupCommit { queues }
+        // Bounded: under overload, senders wait here rather than queue without limit.
+        let (queue, jobs) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(write_batches(pool, jobs));
+        GroupCommit { queue }
     }
 
     /// Queues `message` and waits until its batch has committed.
     pub async fn insert(&self, message: QueuedMessage) -> Result<InsertOutcome, DbError> {
-        let writer = message.conversation_id.0.unsigned_abs() as usize % self.queues.len();
         let (reply, answer) = oneshot::channel();
-        self.queues[writer]
+        self.queue
             .send(Job { message, reply })
             .await
             .map_err(|_| DbError::Sqlx(sqlx::Error::PoolClosed))?;
@@ -93,7 +81,7 @@ async fn write(pool: &PgPool, jobs: Vec<Job>) {
             }
         }
         Err(error) => {
-            tracing::debug!(%error, size = messages.len(), "group commit failed; storing each message alone");
+            tracing::warn!(%error, size = messages.len(), "group commit failed; storing each message alone");
             let alone = Db {
                 backend: Backend::Postgres(pool.clone()),
                 group_commit: None,

@@ -40,8 +40,8 @@ static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite readers. Reads are short; more connections than cores buys nothing.
 const SQLITE_READERS: u32 = 4;
-/// PostgreSQL connections per node. Messages are written in batches by up to four of
-/// them (group commit); the rest serve reads and REST. The peer (Node) uses 10 too, which
+/// PostgreSQL connections per node. Messages are written in batches through one of them
+/// at a time (group commit); the rest serve reads and REST. The peer (Node) uses 10 too, which
 /// keeps comparisons fair.
 const POSTGRES_CONNECTIONS: u32 = 10;
 
