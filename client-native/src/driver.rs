@@ -1,11 +1,11 @@
 //! The run loop: the engine's crate-doc recipe on tokio.
 
 use crate::socket::{self, SocketEvent, SocketHandle};
-use chat_wire::{ConversationId, MessageId};
-use client_wasm::{
+use chat_engine::{
     ClientMessageId, Config, ConversationView, Engine, Event, HttpRequest, Millis, Output,
     RequestId, SendError, Snapshot, SocketId,
 };
+use chat_wire::{ConversationId, MessageId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

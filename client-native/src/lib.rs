@@ -1,6 +1,6 @@
 //! A native driver for the chat client engine.
 //!
-//! `client-wasm`'s [`Engine`] is sans-IO: it never opens a socket or reads a clock. In
+//! `chat-engine`'s [`Engine`] is sans-IO: it never opens a socket or reads a clock. In
 //! the browser its wasm bindings drive it; here a tokio task does, over
 //! `tokio-tungstenite` WebSockets and `reqwest` HTTP. Integration tests run real clients
 //! against a real `chat-server` with it, and the load tool runs thousands of them, so
@@ -27,7 +27,7 @@
 //! # }
 //! ```
 //!
-//! [`Engine`]: client_wasm::Engine
+//! [`Engine`]: chat_engine::Engine
 
 pub mod api;
 mod driver;

@@ -1,7 +1,7 @@
 //! One WebSocket per engine socket: a task that connects, forwards received text frames to
 //! the run loop and writes the frames the engine sends, until either side closes.
 
-use client_wasm::SocketId;
+use chat_engine::SocketId;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;

@@ -2,10 +2,10 @@
 //! clients chat, and a client that was cut off catches up exactly once, in order.
 #![allow(clippy::unwrap_used)]
 
+use chat_engine::{ConnectionState, Event, MessageStatus};
 use chat_wire::{ConversationId, UserId};
 use client_native::api::Api;
 use client_native::{ClientOptions, NativeClient};
-use client_wasm::{ConnectionState, Event, MessageStatus};
 use server::testing::{TestServer, spawn_sqlite as spawn_server};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;

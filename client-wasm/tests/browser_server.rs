@@ -212,7 +212,7 @@ async fn an_expired_token_is_an_auth_error_until_a_new_token_is_given() {
     a.connect().unwrap();
     wait_for(&a, "state error with code auth", TIMEOUT, |s| {
         matches!(&s.connection.state,
-            client_wasm::ConnectionState::Error(e) if e.code == client_wasm::ErrorKind::Auth)
+            chat_engine::ConnectionState::Error(e) if e.code == chat_engine::ErrorKind::Auth)
     })
     .await;
     let error = browser_support::get(&a.get_snapshot().into(), "connection");

@@ -3,9 +3,9 @@
 
 use crate::population::{Member, Population};
 use crate::report::Latencies;
+use chat_engine::{ConnectionState, Event};
 use chat_wire::{ConversationId, UserId};
 use client_native::{ClientOptions, NativeClient};
-use client_wasm::{ConnectionState, Event};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};

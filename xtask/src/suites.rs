@@ -146,6 +146,8 @@ pub fn test(root: &Path, soak: bool) -> Result {
         // library and the browser tests.
         tools.wasm.cargo(root, "clippy").args([
             "--package",
+            "chat-engine",
+            "--package",
             "client-wasm",
             "--lib",
             "--test",

@@ -9,7 +9,7 @@ use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::error::WebError;
-use crate::ids::ClientMessageId;
+use chat_engine::ids::ClientMessageId;
 
 /// The largest integer a JS number holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;

@@ -9,7 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
 use super::Driver;
-use crate::engine::HttpRequest;
+use chat_engine::engine::HttpRequest;
 
 #[wasm_bindgen]
 extern "C" {

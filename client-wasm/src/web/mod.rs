@@ -35,12 +35,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::config::Config;
-use crate::engine::{Engine, Event, Output};
-use crate::ids::{RequestId, SocketId};
-use crate::time::Millis;
-use crate::vecmap::VecMap;
 use args::{StorageKind, TransportKind};
+use chat_engine::config::Config;
+use chat_engine::engine::{Engine, Event, Output};
+use chat_engine::ids::{RequestId, SocketId};
+use chat_engine::time::Millis;
+use chat_engine::vecmap::VecMap;
 use error::console_error;
 use socket::Socket;
 use storage::OutboxStore;
@@ -56,7 +56,7 @@ pub use storage::storage_key as outbox_storage_key;
 /// The engine's version (`client-wasm` crate version).
 #[wasm_bindgen(js_name = engineVersion)]
 pub fn engine_version() -> String {
-    crate::VERSION.to_owned()
+    chat_engine::VERSION.to_owned()
 }
 
 /// The `userId` claim of a JWT (not verified: only the server can), or `null`. The JS
@@ -65,7 +65,7 @@ pub fn engine_version() -> String {
 pub fn token_user_id(#[wasm_bindgen(unchecked_param_type = "string")] token: JsValue) -> JsValue {
     token
         .as_string()
-        .and_then(|token| crate::token::user_id(&token))
+        .and_then(|token| chat_engine::token::user_id(&token))
         .map_or(JsValue::NULL, |user| JsValue::from(user.0 as f64))
 }
 
@@ -175,7 +175,7 @@ impl ChatEngine {
             .command(|engine, now| engine.send(now, id, &text))?;
         match sent {
             Ok(cmid) => Ok(cmid.to_string()),
-            Err(crate::engine::SendError::Text(e)) => Err(e.into()),
+            Err(chat_engine::engine::SendError::Text(e)) => Err(e.into()),
         }
     }
 
@@ -270,7 +270,7 @@ impl ChatEngine {
 /// Rust-side access for tests and Rust callers.
 impl ChatEngine {
     /// The engine's current snapshot (the data behind `getSnapshot`).
-    pub fn snapshot(&self) -> std::sync::Arc<crate::Snapshot> {
+    pub fn snapshot(&self) -> std::sync::Arc<chat_engine::Snapshot> {
         self.driver.engine.borrow().snapshot()
     }
 

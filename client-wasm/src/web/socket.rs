@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
 use super::Driver;
-use crate::ids::SocketId;
+use chat_engine::ids::SocketId;
 
 #[derive(Debug)]
 pub(crate) struct Socket {

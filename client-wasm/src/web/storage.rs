@@ -2,7 +2,7 @@
 //! user, so two accounts (or two servers) in one browser never send each other's messages.
 //!
 //! The key is `chat-client/outbox/v1/<url without trailing slash>/<userId>`; the value is
-//! the engine's own format ([`crate::Engine::save_outbox`]). An empty outbox removes the
+//! the engine's own format ([`chat_engine::Engine::save_outbox`]). An empty outbox removes the
 //! key. Storage failures (quota, private mode) are logged, never thrown: the engine keeps
 //! working from memory.
 
@@ -46,7 +46,7 @@ impl OutboxStore {
         }
     }
 
-    /// Stores the outbox (`saved` is [`crate::Engine::save_outbox`]); `empty` removes the key.
+    /// Stores the outbox (`saved` is [`chat_engine::Engine::save_outbox`]); `empty` removes the key.
     pub(crate) fn save(&self, saved: &str, empty: bool) {
         let Some(key) = self.key.as_deref() else {
             return;

@@ -7,7 +7,7 @@ use std::rc::Weak;
 use wasm_bindgen::prelude::*;
 
 use super::Driver;
-use crate::time::Millis;
+use chat_engine::time::Millis;
 
 #[wasm_bindgen]
 extern "C" {

@@ -11,11 +11,11 @@ use js_sys::{Array, Object, Reflect};
 use std::sync::Arc;
 use wasm_bindgen::JsValue;
 
-use crate::connection::ConnectionState;
-use crate::engine::Event;
-use crate::snapshot::{ConnectionView, ConversationView, Snapshot};
-use crate::timeline::MessageView;
-use crate::vecmap::VecMap;
+use chat_engine::connection::ConnectionState;
+use chat_engine::engine::Event;
+use chat_engine::snapshot::{ConnectionView, ConversationView, Snapshot};
+use chat_engine::timeline::MessageView;
+use chat_engine::vecmap::VecMap;
 
 #[derive(Debug, Default)]
 pub(crate) struct JsCache {

@@ -3,7 +3,7 @@
 //! timeout (woken by the engine's own `subscribe`, never by polling or sleeping).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use client_wasm::Snapshot;
+use chat_engine::Snapshot;
 use client_wasm::web::ChatEngine;
 use js_sys::{Function, Object, Promise, Reflect};
 use std::cell::RefCell;

@@ -18,7 +18,7 @@ use std::time::Duration;
 pub struct Sent {
     pub client: usize,
     pub conversation: ConversationId,
-    pub id: client_wasm::ClientMessageId,
+    pub id: chat_engine::ClientMessageId,
 }
 
 /// History pages per conversation at most (500 messages each): a bound, not a limit

@@ -1,4 +1,4 @@
-//! The engine's hot paths, natively (`cargo bench -p client-wasm --bench engine`):
+//! The engine's hot paths, natively (`cargo bench -p chat-engine --bench engine`):
 //!
 //! - `merge_older_page_100_into_10000`: an older history page of 100 messages (as the
 //!   server's JSON) merged into a timeline of 10,000 (`load_older` → `handle_http_response`).
@@ -17,8 +17,8 @@ criterion::criterion_main!(hot_paths::benches);
 
 #[cfg(not(target_arch = "wasm32"))]
 mod hot_paths {
+    use chat_engine::{Config, Engine, Millis, Output, RequestId, SocketId};
     use chat_wire::ConversationId;
-    use client_wasm::{Config, Engine, Millis, Output, RequestId, SocketId};
     use criterion::{BatchSize, Criterion, criterion_group};
     use serde_json::json;
     use std::hint::black_box;

@@ -8,9 +8,9 @@
 
 mod support;
 
+use chat_engine::protocol::{self, Packet, SocketPacket};
+use chat_engine::{ClientMessageId, Config, ConnectionState, Engine, Event, MessageStatus, Millis};
 use chat_wire::{ConversationId, UserId};
-use client_wasm::protocol::{self, Packet, SocketPacket};
-use client_wasm::{ClientMessageId, Config, ConnectionState, Engine, Event, MessageStatus, Millis};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use support::server::FakeServer;
@@ -167,7 +167,7 @@ fn quiesce(run: &mut Run) {
 }
 
 /// `message:send` emissions: (time, socket, ack id, clientMessageId).
-fn emissions(sim: &Sim) -> Vec<(Millis, client_wasm::SocketId, u64, String)> {
+fn emissions(sim: &Sim) -> Vec<(Millis, chat_engine::SocketId, u64, String)> {
     sim.log
         .sent
         .iter()
@@ -186,7 +186,7 @@ fn emissions(sim: &Sim) -> Vec<(Millis, client_wasm::SocketId, u64, String)> {
 }
 
 /// Acks delivered to the engine: (time, socket, ack id, success).
-fn acks(sim: &Sim) -> Vec<(Millis, client_wasm::SocketId, u64, bool)> {
+fn acks(sim: &Sim) -> Vec<(Millis, chat_engine::SocketId, u64, bool)> {
     sim.log
         .received
         .iter()
@@ -445,7 +445,7 @@ proptest! {
         }
         let opens = sim.log.socket_opens.clone();
         for (attempt, pair) in opens[1..].windows(2).take(failures).enumerate() {
-            let base = client_wasm::connection::reconnect_delay(&config, attempt + 1);
+            let base = chat_engine::connection::reconnect_delay(&config, attempt + 1);
             let waited = pair[1].since(pair[0]) - 10;
             let shortest = base - base * u64::from(jitter) / 100;
             prop_assert!(waited <= base && waited >= shortest, "attempt {}: {} not in [{}, {}]", attempt + 1, waited, shortest, base);
@@ -464,7 +464,7 @@ proptest! {
     fn an_acked_message_is_never_lost_from_the_timeline(scenario in scenario()) {
         let mut lost = Vec::new();
         let mut run = play(&scenario, |sim| {
-            let acked: BTreeSet<(client_wasm::SocketId, u64)> =
+            let acked: BTreeSet<(chat_engine::SocketId, u64)> =
                 acks(sim).into_iter().filter(|a| a.3).map(|a| (a.1, a.2)).collect();
             for (_, socket, ack, cmid) in emissions(sim) {
                 if acked.contains(&(socket, ack)) {
@@ -491,7 +491,7 @@ proptest! {
         let sim = &run.sim;
         let ack_timeout = sim.engine.config().ack_timeout_ms;
         let answered: Vec<_> = acks(sim);
-        let mut by_cmid: BTreeMap<String, Vec<(Millis, client_wasm::SocketId, u64)>> = BTreeMap::new();
+        let mut by_cmid: BTreeMap<String, Vec<(Millis, chat_engine::SocketId, u64)>> = BTreeMap::new();
         for (t, socket, ack, cmid) in emissions(sim) {
             by_cmid.entry(cmid).or_default().push((t, socket, ack));
         }

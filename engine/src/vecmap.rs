@@ -7,7 +7,7 @@ use std::borrow::Borrow;
 
 /// A map kept sorted by key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct VecMap<K, V> {
+pub struct VecMap<K, V> {
     entries: Vec<(K, V)>,
 }
 
@@ -20,7 +20,7 @@ impl<K, V> Default for VecMap<K, V> {
 }
 
 impl<K: Ord, V> VecMap<K, V> {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
@@ -32,25 +32,25 @@ impl<K: Ord, V> VecMap<K, V> {
     }
 
     /// As `BTreeMap::get`: by the key or what it borrows as (a `&str` for a `String`).
-    pub(crate) fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
     {
         self.find(key).ok().map(|i| &self.entries[i].1)
     }
 
-    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         match self.find(key) {
             Ok(i) => Some(&mut self.entries[i].1),
             Err(_) => None,
         }
     }
 
-    pub(crate) fn contains_key(&self, key: &K) -> bool {
+    pub fn contains_key(&self, key: &K) -> bool {
         self.find(key).is_ok()
     }
 
-    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
@@ -60,12 +60,12 @@ impl<K: Ord, V> VecMap<K, V> {
         }
     }
 
-    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+    pub fn remove(&mut self, key: &K) -> Option<V> {
         self.find(key).ok().map(|i| self.entries.remove(i).1)
     }
 
     /// The value at `key`, inserted by `default` if absent.
-    pub(crate) fn get_or_insert_with(&mut self, key: K, default: impl FnOnce() -> V) -> &mut V {
+    pub fn get_or_insert_with(&mut self, key: K, default: impl FnOnce() -> V) -> &mut V {
         let i = match self.find(&key) {
             Ok(i) => i,
             Err(i) => {
@@ -76,45 +76,46 @@ impl<K: Ord, V> VecMap<K, V> {
         &mut self.entries[i].1
     }
 
-    pub(crate) fn entry(&mut self, key: K) -> Entry<'_, K, V> {
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
         Entry { map: self, key }
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
         self.entries.iter().map(|(k, _)| k)
     }
 
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+    pub fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|(_, v)| v)
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.entries.clear();
     }
 
     // Used by the wasm bindings' snapshot cache only.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
     }
 }
 
 /// `map.entry(key).or_insert_with(…)`, as with `BTreeMap`.
-pub(crate) struct Entry<'a, K, V> {
+#[derive(Debug)]
+pub struct Entry<'a, K, V> {
     map: &'a mut VecMap<K, V>,
     key: K,
 }
 
 impl<'a, K: Ord, V> Entry<'a, K, V> {
-    pub(crate) fn or_insert_with(self, default: impl FnOnce() -> V) -> &'a mut V {
+    pub fn or_insert_with(self, default: impl FnOnce() -> V) -> &'a mut V {
         self.map.get_or_insert_with(self.key, default)
     }
 }
@@ -140,7 +141,7 @@ impl<'a, K, V> IntoIterator for &'a mut VecMap<K, V> {
 
 /// A set kept sorted.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct VecSet<T> {
+pub struct VecSet<T> {
     items: Vec<T>,
 }
 
@@ -151,12 +152,12 @@ impl<T> Default for VecSet<T> {
 }
 
 impl<T: Ord> VecSet<T> {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
     /// True if it was not there.
-    pub(crate) fn insert(&mut self, item: T) -> bool {
+    pub fn insert(&mut self, item: T) -> bool {
         match self.items.binary_search(&item) {
             Ok(_) => false,
             Err(i) => {
@@ -167,7 +168,7 @@ impl<T: Ord> VecSet<T> {
     }
 
     /// True if it was there.
-    pub(crate) fn remove(&mut self, item: &T) -> bool {
+    pub fn remove(&mut self, item: &T) -> bool {
         match self.items.binary_search(item) {
             Ok(i) => {
                 self.items.remove(i);
@@ -177,19 +178,19 @@ impl<T: Ord> VecSet<T> {
         }
     }
 
-    pub(crate) fn contains(&self, item: &T) -> bool {
+    pub fn contains(&self, item: &T) -> bool {
         self.items.binary_search(item).is_ok()
     }
 
-    pub(crate) fn iter(&self) -> std::slice::Iter<'_, T> {
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
         self.items.iter()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.items.clear();
     }
 }

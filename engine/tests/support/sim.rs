@@ -2,8 +2,8 @@
 //! simulated time (str0m's netem, quinn's `Pair::drive`). Socket frames are dropped,
 //! delayed (so reordered), duplicated; connections are cut; nothing waits for real.
 
+use chat_engine::{ConnectionState, Engine, Event, Millis, Output, RequestId, SocketId};
 use chat_wire::{ConversationId, UserId};
-use client_wasm::{ConnectionState, Engine, Event, Millis, Output, RequestId, SocketId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::server::{FakeServer, Outgoing};

@@ -3,13 +3,13 @@
 //! the history endpoint. It speaks the engine's codec; what it sends is what SPEC.md
 //! section 2 says socketioxide sends.
 
+use chat_engine::json::Value;
+use chat_engine::protocol::{self, AckId, OpenPacket, Packet, SocketPacket};
+use chat_engine::{Millis, SocketId};
 use chat_wire::event;
 use chat_wire::rest::HistoryPage;
 use chat_wire::socket::{AckFailure, ErrorCode, JoinAck, OkAck, SendAck, SendMessage};
 use chat_wire::{ConversationId, Message, MessageId, UserId};
-use client_wasm::json::Value;
-use client_wasm::protocol::{self, AckId, OpenPacket, Packet, SocketPacket};
-use client_wasm::{Millis, SocketId};
 use serde_json::json;
 
 /// The engine's JSON value of a `json!` one (the fake server speaks serde_json).

@@ -5,7 +5,7 @@
 use chat_wire::UserId;
 
 /// The `userId` claim of `token`, if it is a JWT that has one.
-pub(crate) fn user_id(token: &str) -> Option<UserId> {
+pub fn user_id(token: &str) -> Option<UserId> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64url_decode(payload)?;
     let claims = crate::json::parse(std::str::from_utf8(&bytes).ok()?)?;

@@ -1,8 +1,8 @@
 //! Links the whole engine into a wasm binary so its size can be measured before the
-//! bindings exist: `cargo build -p client-wasm --example size_probe --target
+//! bindings exist: `cargo build -p chat-engine --example size_probe --target
 //! wasm32-unknown-unknown --profile wasm-release`, then gzip the `.wasm`.
 
-use client_wasm::{Config, Engine, Millis, SocketId};
+use chat_engine::{Config, Engine, Millis, SocketId};
 use std::hint::black_box;
 
 fn main() {
@@ -14,7 +14,7 @@ fn main() {
     }
     let _ = engine.send(Millis(3), chat_wire::ConversationId(1), black_box("hi"));
     let _ = engine.restore_outbox(Millis(4), black_box("{}"));
-    engine.handle_http_response(Millis(5), client_wasm::RequestId(0), 200, black_box("{}"));
+    engine.handle_http_response(Millis(5), chat_engine::RequestId(0), 200, black_box("{}"));
     engine.handle_timeout(Millis(6));
     engine.handle_socket_closed(Millis(7), SocketId(0));
     engine.typing(Millis(8), chat_wire::ConversationId(1));

@@ -5,10 +5,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used)]
 
-use chat_wire::{ConversationId, UserId};
-use client_wasm::{
+use chat_engine::{
     Config, ConnectionState, Engine, ErrorKind, Event, HttpRequest, MessageStatus, Millis, Output,
 };
+use chat_wire::{ConversationId, UserId};
 use serde_json::json;
 
 const ME: i64 = 1;

@@ -3,7 +3,7 @@
 //! keeps integers as integers and any other number as the text it was read from.
 #![no_main]
 
-use client_wasm::protocol::decode;
+use chat_engine::protocol::decode;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Any frames, on a connected engine: no panic.
 #![no_main]
 
-use client_wasm::{Config, Engine, Millis, SocketId};
+use chat_engine::{Config, Engine, Millis, SocketId};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,10 +6,10 @@
 
 mod support;
 
-use chat_wire::{ConversationId, UserId};
-use client_wasm::{
+use chat_engine::{
     Config, ConnectionState, Engine, ErrorKind, Event, MessageStatus, Millis, Output, SocketId,
 };
+use chat_wire::{ConversationId, UserId};
 use proptest::prelude::*;
 use support::server::FakeServer;
 use support::sim::{NetParams, Sim};
