@@ -1,8 +1,7 @@
 //! The connection's public state and the reconnection backoff.
 //!
-//! The state machine itself (which input moves which state) lives in the engine, since
-//! every transition also touches the outbox and the conversations; this module holds
-//! the pieces that stand alone.
+//! The state machine itself (which input moves which state) is the engine's link
+//! (`engine/link.rs`); this module holds the pieces the app sees and the backoff.
 
 use crate::config::Config;
 use std::fmt;

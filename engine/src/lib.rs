@@ -41,7 +41,16 @@
 //!
 //! # Layout
 //!
-//! - [`engine`]: the [`Engine`] (inputs, commands, outputs) and the connection state machine.
+//! - [`engine`]: the [`Engine`] (inputs, commands, outputs), which owns its parts and
+//!   routes between them, each in its own file under `src/engine/`:
+//!   - `link`: token, WebSocket handshake, heartbeat, backoff (the connection state);
+//!   - `http_mode`: the HTTP-only mode's polling and `POST`ed sends;
+//!   - `conversation`: one conversation's sync state, typing, presence and timeline;
+//!   - `history`: catch-up and older-page requests, and merging their pages;
+//!   - `sends`: the send pipeline over the outbox (flush, acks, timeouts, retries);
+//!   - `lifecycle`, `joins`, `incoming`, `publish`: the steps that span parts (the
+//!     connection up and down, following a conversation, events and acks, the snapshot);
+//!   - `ctx`: what the parts share (clock, config, RNG, output queue, acks awaited).
 //! - [`protocol`]: the Engine.IO v4 / Socket.IO v5 text codec.
 //! - [`json`]: the engine's JSON [`json::Value`], its reader and writer, the wire shapes.
 //! - [`connection`]: the public connection state and the reconnection backoff.

@@ -12,7 +12,7 @@
 //!
 //! # Storage
 //!
-//! [`Outbox::save`] writes JSON, `{"version":1,"nextOrder":N,"messages":[{"clientMessageId",
+//! `Outbox::save` writes JSON, `{"version":1,"nextOrder":N,"messages":[{"clientMessageId",
 //! "conversationId","text","order","lostTries","failed"}]}`; a message in flight is stored
 //! as queued (it is sent again after a reload, which the server's idempotency makes safe).
 
