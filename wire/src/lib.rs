@@ -1,6 +1,6 @@
 //! The chat wire contract: the names and shapes that cross the network.
 //!
-//! Both `server` and `client-wasm` depend on this crate, so an event name or a field
+//! Both `server` and `chat-engine` depend on this crate, so an event name or a field
 //! cannot be spelled two ways. It follows `SPEC.md` exactly (camelCase JSON).
 //!
 //! # Layout
