@@ -1,21 +1,34 @@
 // @vitest-environment jsdom
 /**
- * The hooks over a real engine (the wasm module loaded from its bytes): one render per
- * change of what a component reads, none for changes elsewhere; listeners and
- * conversations released on unmount; commands reaching the engine.
+ * The hooks over a real engine (the wasm module loaded from its bytes).
+ *
+ * Without a server (nothing listens on port 9): one render per change of what a
+ * component reads, none for changes elsewhere; listeners and conversations released on
+ * unmount; commands reaching the engine.
+ *
+ * Against a real chat-server (`CHAT_TEST_SERVER_URL`, which `cargo xtask test` starts):
+ * two users registered through the REST API, and the hooks of one seeing the other's
+ * messages, typing and presence. Without the variable these skip (and fail under `CI`).
+ * Their sockets are `ws`'s WebSocket: jsdom's (over undici) dispatches jsdom's `Event` on
+ * a Node `EventTarget` and throws. Like a native app, `ws` sends no `Origin`, which the
+ * server lets through.
  */
 import { readFile } from "node:fs/promises";
 import { URL as NodeURL } from "node:url";
 import { act, cleanup, render } from "@testing-library/react";
 import { createElement, type ReactNode } from "react";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { WebSocket as NodeWebSocket } from "ws";
 import {
   ChatEngineProvider,
+  createApi,
   createChatEngine,
   loadEngine,
   useConversation,
   useSocketIO,
+  type AuthResult,
   type ChatEngine,
+  type Message,
   type UseConversationReturn,
   type UseSocketIOReturn,
 } from "../src/index.js";
@@ -146,12 +159,6 @@ describe("useSocketIO", () => {
     await expect(first.sendMessage(3, { text: "   " })).rejects.toThrow(/cannot be sent/);
   });
 
-  it("connects on mount and shows the connection state", async () => {
-    const e = await engine();
-    const { results } = renderHook(() => useSocketIO(), e);
-    expect(results.some((r) => r.connecting)).toBe(true);
-  });
-
   it("removes the listeners it registered when the component unmounts", async () => {
     const e = await engine();
     let live = 0;
@@ -216,5 +223,147 @@ describe("useSocketIO", () => {
     render(createElement(Probe));
     expect(results[0]).toMatchObject({ connected: false, state: "disconnected", engine: null });
     expect(results[0]?.onMessage(() => {})).toBeTypeOf("function");
+  });
+});
+
+const SERVER_URL = process.env["CHAT_TEST_SERVER_URL"];
+
+if (SERVER_URL === undefined && process.env["CI"] !== undefined) {
+  it("has a chat-server under CI (CHAT_TEST_SERVER_URL)", () => {
+    expect.fail("CHAT_TEST_SERVER_URL is not set: the hook tests need a chat-server (cargo xtask test starts one)");
+  });
+}
+
+describe.skipIf(SERVER_URL === undefined)("the hooks against a real chat-server", () => {
+  const url = SERVER_URL ?? "";
+  /** Long enough for a debug server on a busy machine; the waits end as soon as the event is seen. */
+  const within = { timeout: 15_000, interval: 20 };
+
+  // Updates come from the network here, outside any act(); React renders them itself.
+  const global = globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean; WebSocket: unknown };
+  const jsdomWebSocket = global.WebSocket;
+  beforeAll(() => {
+    global.IS_REACT_ACT_ENVIRONMENT = false;
+    global.WebSocket = NodeWebSocket;
+  });
+  afterAll(() => {
+    global.IS_REACT_ACT_ENVIRONMENT = true;
+    global.WebSocket = jsdomWebSocket;
+  });
+
+  async function register(): Promise<AuthResult> {
+    const name = `hooks-${Math.random().toString(36).slice(2, 12)}`;
+    return createApi({ url }).register(name, "correct-horse-battery-staple");
+  }
+
+  async function engineOf(user: AuthResult): Promise<ChatEngine> {
+    const e = await createChatEngine({ url, getToken: () => user.token, storage: "memory", userId: user.user.id });
+    engines.push(e);
+    return e;
+  }
+
+  /** Alice and Bob, a conversation of theirs, and Alice's engine joined to it and caught up. */
+  async function aliceAndBob(): Promise<{ alice: AuthResult; bob: AuthResult; id: number; engine: ChatEngine }> {
+    const [alice, bob] = await Promise.all([register(), register()]);
+    const conversation = await createApi({ url, getToken: () => alice.token }).createConversation([bob.user.id]);
+    const engine = await engineOf(alice);
+    engine.setParticipants(conversation.id, conversation.participantIds);
+    return { alice, bob, id: conversation.id, engine };
+  }
+
+  /** `aliceAndBob`, with Alice's `useSocketIO` mounted and the conversation joined through it. */
+  async function aliceListening(): Promise<Awaited<ReturnType<typeof aliceAndBob>> & { hook: UseSocketIOReturn }> {
+    const pair = await aliceAndBob();
+    const { results } = renderHook(() => useSocketIO(), pair.engine);
+    const hook = results.at(-1) as UseSocketIOReturn;
+    hook.joinConversation(pair.id);
+    await vi.waitFor(() => expect(pair.engine.getConversation(pair.id)?.synced).toBe(true), within);
+    return { ...pair, hook };
+  }
+
+  /** Bob's engine, connected and caught up in the conversation. */
+  async function bobJoins(bob: AuthResult, id: number): Promise<ChatEngine> {
+    const e = await engineOf(bob);
+    e.connect();
+    e.join(id);
+    await vi.waitFor(() => expect(e.getConversation(id)?.synced).toBe(true), within);
+    return e;
+  }
+
+  it("useSocketIO connects on mount and shows connecting, then connected", async () => {
+    const { engine } = await aliceAndBob();
+    const { results } = renderHook(() => useSocketIO(), engine);
+    await vi.waitFor(() => expect(results.at(-1)?.connected).toBe(true), within);
+    expect(results.some((r) => r.connecting)).toBe(true);
+    expect(results.at(-1)).toMatchObject({ state: "connected", error: null });
+  });
+
+  it("onMessage sees the other user's message, and stops at unsubscribe", async () => {
+    const { bob, id, engine, hook } = await aliceListening();
+    const seen: Message[] = [];
+    const off = hook.onMessage((message) => seen.push(message));
+
+    const bobs = await bobJoins(bob, id);
+    bobs.send(id, "hello from bob");
+    await vi.waitFor(() => expect(seen.map((m) => m.text)).toEqual(["hello from bob"]), within);
+    expect(seen[0]).toMatchObject({ conversationId: id, senderId: bob.user.id, seq: 1 });
+
+    off();
+    const raw: string[] = [];
+    engine.onEvent((e) => e.type === "message" && raw.push(e.message.text));
+    bobs.send(id, "after unsubscribe");
+    await vi.waitFor(() => expect(raw).toEqual(["after unsubscribe"]), within);
+    expect(seen).toHaveLength(1);
+  });
+
+  it("onTyping sees the other user typing in the conversation", async () => {
+    const { bob, id, hook } = await aliceListening();
+    const typing: [number, boolean, number][] = [];
+    hook.onTyping((userId, isTyping, conversationId) => typing.push([userId, isTyping, conversationId]));
+
+    const bobs = await bobJoins(bob, id);
+    bobs.typing(id);
+    await vi.waitFor(() => expect(typing).toContainEqual([bob.user.id, true, id]), within);
+    // A message ends its sender's typing.
+    bobs.send(id, "done typing");
+    await vi.waitFor(() => expect(typing).toContainEqual([bob.user.id, false, id]), within);
+  });
+
+  it("onPresence sees the other user come online and go offline", async () => {
+    const { bob, id, hook } = await aliceListening();
+    const presence: [number, boolean][] = [];
+    hook.onPresence((userId, isOnline) => presence.push([userId, isOnline]));
+
+    const bobs = await bobJoins(bob, id);
+    await vi.waitFor(() => expect(presence).toContainEqual([bob.user.id, true]), within);
+    bobs.destroy();
+    await vi.waitFor(() => expect(presence.at(-1)).toEqual([bob.user.id, false]), within);
+  });
+
+  it("useConversation shows both users' messages as stored, who types and who is online", async () => {
+    const { bob, id, engine } = await aliceAndBob();
+    engine.connect();
+    const { results } = renderHook(() => useConversation(id), engine);
+    await vi.waitFor(() => expect(results.at(-1)?.synced).toBe(true), within);
+    const last = (): UseConversationReturn => results.at(-1) as UseConversationReturn;
+
+    last().send("hi bob");
+    expect(engine.getConversation(id)?.messages.map((m) => [m.text, m.status])).toEqual([["hi bob", "sending"]]);
+    await vi.waitFor(() => expect(last().messages.map((m) => [m.text, m.status])).toEqual([["hi bob", "sent"]]), within);
+
+    const bobs = await bobJoins(bob, id);
+    await vi.waitFor(() => expect(last().onlineUserIds).toContain(bob.user.id), within);
+    bobs.typing(id);
+    await vi.waitFor(() => expect(last().typingUserIds).toEqual([bob.user.id]), within);
+    bobs.send(id, "hi alice");
+    await vi.waitFor(
+      () =>
+        expect(last().messages.map((m) => [m.text, m.seq, m.senderId])).toEqual([
+          ["hi bob", 1, engine.userId],
+          ["hi alice", 2, bob.user.id],
+        ]),
+      within,
+    );
+    expect(last().typingUserIds).toEqual([]);
   });
 });
