@@ -162,8 +162,9 @@ fn wrong_argument_types_throw_and_leave_the_engine_working() {
     );
 }
 
-/// js/client/src/engine.ts turns the thrown number into its `ChatEngineError` (the texts
-/// are there; js/client/test/hooks.test.ts checks every one): its table is in this order.
+/// js/client turns the thrown number into its `ChatEngineError` (the texts are in
+/// js/client/src/generated/bindings.ts, rendered from `client_wasm::refusals`;
+/// js/client/test/refusals.test.ts checks every one).
 #[wasm_bindgen_test]
 fn a_refusal_is_thrown_as_its_number() {
     let number = |error: WebError| JsValue::from(error).as_f64();
@@ -176,23 +177,23 @@ fn a_refusal_is_thrown_as_its_number() {
 #[wasm_bindgen_test]
 fn snapshots_keep_their_identity_until_something_changes() {
     let engine = offline_engine();
-    let first = engine.get_snapshot();
+    let first = engine.get_snapshot().unwrap();
     assert!(Object::is_frozen(&first));
     assert!(
-        Object::is(&first, &engine.get_snapshot()),
+        Object::is(&first, &engine.get_snapshot().unwrap()),
         "same object while unchanged"
     );
 
     engine.join(n(1)).unwrap();
     engine.join(n(2)).unwrap();
-    let second = engine.get_snapshot();
+    let second = engine.get_snapshot().unwrap();
     assert!(!Object::is(&first, &second), "a change gives a new object");
     let one = engine.get_conversation(n(1)).unwrap();
     let two = engine.get_conversation(n(2)).unwrap();
     assert!(Object::is(&one, &get(&get(&second, "conversations"), "1")));
 
     engine.send(n(2), "only two changes".into()).unwrap();
-    let third = engine.get_snapshot();
+    let third = engine.get_snapshot().unwrap();
     assert!(!Object::is(&second, &third));
     assert!(
         Object::is(&one, &engine.get_conversation(n(1)).unwrap()),
@@ -237,9 +238,12 @@ fn subscribers_hear_each_change_once_and_stop_after_unsubscribing() {
 fn a_destroyed_engine_refuses_commands_but_still_reads() {
     let engine = offline_engine();
     engine.join(n(1)).unwrap();
-    engine.destroy();
+    engine.destroy().unwrap();
     assert_eq!(code(engine.connect().unwrap_err()), "destroyed");
     assert_eq!(code(engine.join(n(2)).unwrap_err()), "destroyed");
-    assert!(Object::is(&engine.get_snapshot(), &engine.get_snapshot()));
-    engine.destroy();
+    assert!(Object::is(
+        &engine.get_snapshot().unwrap(),
+        &engine.get_snapshot().unwrap()
+    ));
+    engine.destroy().unwrap();
 }

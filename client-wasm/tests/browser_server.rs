@@ -77,8 +77,8 @@ async fn two_engines_chat_and_the_ack_turns_sending_into_sent() {
         messages(&b.snapshot(), conversation),
         "both see one timeline, in the same order"
     );
-    a.destroy();
-    b.destroy();
+    a.destroy().unwrap();
+    b.destroy().unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -111,7 +111,7 @@ async fn a_message_queued_before_a_reload_is_sent_after_it() {
             .is_some_and(|v| v.contains("sent after the reload")),
         "the outbox is in localStorage under {key}"
     );
-    before.destroy();
+    before.destroy().unwrap();
 
     // The "reloaded" page: the message is back as sending, then goes out.
     let after =
@@ -140,8 +140,8 @@ async fn a_message_queued_before_a_reload_is_sent_after_it() {
     })
     .await;
     assert_eq!(messages(&b.snapshot(), conversation).len(), 1, "sent once");
-    after.destroy();
-    b.destroy();
+    after.destroy().unwrap();
+    b.destroy().unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -194,7 +194,7 @@ async fn offline_closes_the_socket_at_once_and_online_reconnects_and_flushes() {
         |s| state(s) == "connected" && has_message(s, conversation, "written offline", "sent"),
     )
     .await;
-    a.destroy();
+    a.destroy().unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -215,7 +215,7 @@ async fn an_expired_token_is_an_auth_error_until_a_new_token_is_given() {
             chat_engine::ConnectionState::Error(e) if e.code == chat_engine::ErrorKind::Auth)
     })
     .await;
-    let error = browser_support::get(&a.get_snapshot().into(), "connection");
+    let error = browser_support::get(&a.get_snapshot().unwrap().into(), "connection");
     assert_eq!(
         browser_support::get(&browser_support::get(&error, "error"), "code")
             .as_string()
@@ -231,7 +231,7 @@ async fn an_expired_token_is_an_auth_error_until_a_new_token_is_given() {
         state(s) == "connected"
     })
     .await;
-    a.destroy();
+    a.destroy().unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -244,7 +244,7 @@ async fn http_only_mode_sends_by_post_and_receives_by_polling() {
     let token = Rc::new(RefCell::new(Some(alice.token.clone())));
     let sockets_opened = count_websockets();
     let a = ChatEngine::new(options(&url, token, "memory", "http", Some(alice.id))).unwrap();
-    assert_eq!(a.transport().as_string().as_deref(), Some("http"));
+    assert_eq!(a.transport().unwrap().as_string().as_deref(), Some("http"));
     a.connect().unwrap();
     a.join(n(conversation)).unwrap();
     wait_for(&a, "http mode connected and synced", TIMEOUT, |s| {
@@ -271,6 +271,6 @@ async fn http_only_mode_sends_by_post_and_receives_by_polling() {
         has_message(s, conversation, "by socket", "sent")
     })
     .await;
-    a.destroy();
-    b.destroy();
+    a.destroy().unwrap();
+    b.destroy().unwrap();
 }

@@ -175,19 +175,21 @@ pub fn test(root: &Path, soak: bool) -> Result {
         &mut native_tests,
     );
 
-    // The browser tests talk to a real chat-server; without one they skip, saying so.
-    let browser_server = BrowserTestServer::start(root)
+    // The browser tests and the vitest hook tests talk to a real chat-server; without one
+    // they skip, saying so (the hook tests fail instead under CI).
+    let test_server = TestServer::start(root)
         .inspect_err(|Failure(message)| {
-            println!("    no chat-server for the browser tests ({message}): they will skip")
+            println!(
+                "    no chat-server for the browser and hook tests ({message}): they will skip"
+            )
         })
         .ok();
     let mut wasm_tests = tools.wasm.cargo(root, "test");
     wasm_tests.args(["--package", "client-wasm", "--test", "browser_*"]);
-    if let Some(server) = &browser_server {
-        server.configure(&mut wasm_tests);
+    if let Some(server) = &test_server {
+        server.configure_browser_tests(&mut wasm_tests);
     }
     run.suite("wasm tests (headless Chromium)", &mut wasm_tests);
-    drop(browser_server);
 
     let mut package = None;
     run.task("wasm engine package (wasm-bindgen, wasm-opt)", || {
@@ -218,13 +220,16 @@ pub fn test(root: &Path, soak: bool) -> Result {
         run.npm_bin("tsc").args(["-p", "js/app", "--noEmit"]),
     );
     if package.is_some() {
-        run.suite(
-            "JS tests (vitest)",
-            run.npm_bin("vitest").args(["run", "--root", "js/client"]),
-        );
+        let mut vitest = run.npm_bin("vitest");
+        vitest.args(["run", "--root", "js/client"]);
+        if let Some(server) = &test_server {
+            vitest.env("CHAT_TEST_SERVER_URL", &server.url);
+        }
+        run.suite("JS tests (vitest)", &mut vitest);
     } else {
         run.skip("JS tests (vitest)", "the wasm engine package did not build");
     }
+    drop(test_server);
     // The official client against the chat-server binary `cargo test --workspace` built.
     run.suite(
         "socket.io-client end-to-end (tests/socketio)",
@@ -259,12 +264,15 @@ pub fn test(root: &Path, soak: bool) -> Result {
     summarise(&run.steps, &tools, package.as_ref())
 }
 
-/// A chat-server for the browser tests (client-wasm/tests/browser_server.rs): a fresh
-/// SQLite database, a known JWT secret (so a test can sign an expired token), and the test
-/// page's origin allowed. The wasm-bindgen test runner serves its page on a random port
-/// unless `WASM_BINDGEN_TEST_ADDRESS` says otherwise, so a free port is picked for it here.
-/// The tests read the URL and the secret at compile time (`option_env!`). Stopped on drop.
-struct BrowserTestServer {
+/// A chat-server for the browser tests (client-wasm/tests/browser_server.rs) and the
+/// vitest hook tests (js/client/test/hooks.test.ts): a fresh SQLite database, a known JWT
+/// secret (so a browser test can sign an expired token), and the test page's origin
+/// allowed. The wasm-bindgen test runner serves its page on a random port unless
+/// `WASM_BINDGEN_TEST_ADDRESS` says otherwise, so a free port is picked for it here. The
+/// browser tests read the URL and the secret at compile time (`option_env!`), vitest reads
+/// `CHAT_TEST_SERVER_URL` at run time (its sockets send no `Origin`). Every test registers
+/// users of its own, so the suites share it. Stopped on drop.
+struct TestServer {
     child: std::process::Child,
     url: String,
     page_address: String,
@@ -273,10 +281,10 @@ struct BrowserTestServer {
 
 const BROWSER_TEST_JWT_SECRET: &str = "browser-tests-only-secret-0123456789abcdef";
 
-impl BrowserTestServer {
-    fn start(root: &Path) -> Result<BrowserTestServer> {
+impl TestServer {
+    fn start(root: &Path) -> Result<TestServer> {
         use std::io::{BufRead, BufReader};
-        heading("starting chat-server for the browser tests");
+        heading("starting chat-server for the browser and hook tests");
         crate::process::run(
             cargo(root).args(["build", "--package", "server", "--bin", "chat-server"]),
             "cargo build (chat-server)",
@@ -287,7 +295,7 @@ impl BrowserTestServer {
             .port();
         let page_address = format!("127.0.0.1:{page_port}");
         let data_dir =
-            std::env::temp_dir().join(format!("chat-browser-tests-{}", std::process::id()));
+            std::env::temp_dir().join(format!("chat-test-server-{}", std::process::id()));
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| Failure(format!("cannot create {}: {e}", data_dir.display())))?;
         let mut child = Command::new(crate::debug_chat_server(root))
@@ -317,7 +325,7 @@ impl BrowserTestServer {
                 }
             }
         });
-        let mut server = BrowserTestServer {
+        let mut server = TestServer {
             child,
             url: String::new(),
             page_address,
@@ -326,11 +334,14 @@ impl BrowserTestServer {
         server.url = rx
             .recv_timeout(Duration::from_secs(60))
             .map_err(|_| Failure("chat-server did not announce its address within 60 s".into()))?;
-        println!("    chat-server for the browser tests at {}", server.url);
+        println!(
+            "    chat-server for the browser and hook tests at {}",
+            server.url
+        );
         Ok(server)
     }
 
-    fn configure(&self, command: &mut Command) {
+    fn configure_browser_tests(&self, command: &mut Command) {
         command
             .env("CHAT_TEST_SERVER_URL", &self.url)
             .env("CHAT_TEST_JWT_SECRET", BROWSER_TEST_JWT_SECRET)
@@ -338,7 +349,7 @@ impl BrowserTestServer {
     }
 }
 
-impl Drop for BrowserTestServer {
+impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,15 +1,14 @@
-//! Parsing what JS hands in, in one place: options and method arguments arrive as raw
-//! `JsValue`s, so a wrong type from plain JS or a cast-away TypeScript check becomes a
-//! refusal ([`WebError`], thrown by js/client as a `ChatEngineError` with the text),
-//! never a silent coercion (wasm-bindgen would turn `"7"` into 7 and `NaN` into 0) or a
-//! panic.
+//! Parsing the options of `new ChatEngine`: they arrive as a raw `JsValue`, so a wrong
+//! type from plain JS or a cast-away TypeScript check becomes a refusal ([`WebError`],
+//! thrown by js/client as a `ChatEngineError` with the text), never a silent coercion
+//! (wasm-bindgen would turn `"7"` into 7 and `NaN` into 0) or a panic. The methods'
+//! arguments are parsed by their types ([`crate::commands::Arg`]).
 
-use chat_wire::{ConversationId, MessageId, UserId};
+use chat_wire::UserId;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::error::WebError;
-use chat_engine::ids::ClientMessageId;
+use crate::refusals::WebError;
 
 /// The largest integer a JS number holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -78,7 +77,7 @@ pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
     };
     let user = match field("userId") {
         v if v.is_undefined() || v.is_null() => None,
-        v => Some(UserId(positive_integer(&v).map_err(|()| WebError::UserId)?)),
+        v => Some(UserId(positive_integer(&v).ok_or(WebError::UserId)?)),
     };
     let poll_interval_ms = match field("pollIntervalMs") {
         v if v.is_undefined() => None,
@@ -97,60 +96,10 @@ pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
     })
 }
 
-pub(crate) fn conversation_id(value: &JsValue) -> Result<ConversationId, WebError> {
-    positive_integer(value)
-        .map(ConversationId)
-        .map_err(|()| WebError::ConversationId)
-}
-
-pub(crate) fn message_id(value: &JsValue) -> Result<MessageId, WebError> {
-    positive_integer(value)
-        .map(MessageId)
-        .map_err(|()| WebError::MessageId)
-}
-
-pub(crate) fn user_ids(value: &JsValue) -> Result<Vec<UserId>, WebError> {
-    if !js_sys::Array::is_array(value) {
-        return Err(WebError::UserIds);
-    }
-    let array: &js_sys::Array = value.unchecked_ref();
-    array
-        .iter()
-        .map(|v| {
-            positive_integer(&v)
-                .map(UserId)
-                .map_err(|()| WebError::UserIdsItem)
-        })
-        .collect()
-}
-
-pub(crate) fn text(value: &JsValue) -> Result<String, WebError> {
-    value.as_string().ok_or(WebError::Text)
-}
-
-pub(crate) fn token(value: &JsValue) -> Result<String, WebError> {
-    match value.as_string() {
-        Some(token) if !token.is_empty() => Ok(token),
-        _ => Err(WebError::Token),
-    }
-}
-
-pub(crate) fn client_message_id(value: &JsValue) -> Result<ClientMessageId, WebError> {
-    value
-        .as_string()
-        .and_then(|text| ClientMessageId::parse(&text).ok())
-        .ok_or(WebError::ClientMessageId)
-}
-
-/// A listener; `refusal` says which (a subscriber or an event listener).
-pub(crate) fn function(value: &JsValue, refusal: WebError) -> Result<Function, WebError> {
-    value.clone().dyn_into::<Function>().map_err(|_| refusal)
-}
-
 /// A JS number that is an integer in 1..=2^53-1.
-fn positive_integer(value: &JsValue) -> Result<i64, ()> {
+pub(crate) fn positive_integer(value: &JsValue) -> Option<i64> {
     match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&n) => Ok(n as i64),
-        _ => Err(()),
+        Some(n) if n.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&n) => Some(n as i64),
+        _ => None,
     }
 }

@@ -1,68 +1,13 @@
-//! The one place where the bindings' refusals are defined.
-//!
-//! Every exported method returns `Result<_, WebError>`; wasm-bindgen throws the `Err`
-//! through `From<WebError> for JsValue` as its number alone. js/client/src/engine.ts
-//! catches that number and throws an `Error` named `ChatEngineError` with a `code` and a
-//! message naming the bad value: the texts live in JS, where they cost no wasm (format
-//! strings and value descriptions took ~3 KB gzipped, docs/CLIENT.md "Size"). A caller of
-//! the package never sees the number, nor a wasm trap.
+//! How refusals reach JS, and the console: every exported method returns
+//! `Result<_, WebError>` (the refusals are listed in `crate::refusals`); wasm-bindgen
+//! throws the `Err` through `From<WebError> for JsValue` as its number alone.
+//! js/client turns that number into a `ChatEngineError` with a `code` and a message
+//! naming the bad value (the texts live in JS, where they cost no wasm). A caller of the
+//! package never sees the number, nor a wasm trap.
 
 use wasm_bindgen::prelude::*;
 
-/// Why a call into the engine was refused. The numbers are `REFUSALS` of
-/// js/client/src/engine.ts, in this order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WebError {
-    // The options of `new ChatEngine` (code `invalid_options`).
-    OptionsNotObject = 1,
-    Url,
-    UrlScheme,
-    GetToken,
-    Storage,
-    Transport,
-    UserId,
-    PollInterval,
-    // A method argument (code `invalid_argument`).
-    ConversationId,
-    MessageId,
-    UserIds,
-    UserIdsItem,
-    Text,
-    Token,
-    ClientMessageId,
-    Subscriber,
-    EventListener,
-    // `send` refused the text (code `invalid_text`).
-    TextEmpty,
-    TextTooLong,
-    TextControlCharacter,
-    /// The engine was destroyed (code `destroyed`).
-    Destroyed,
-}
-
-impl WebError {
-    /// The `code` of the `ChatEngineError` the JS package throws for this refusal.
-    pub fn code(self) -> &'static str {
-        use WebError::*;
-        match self {
-            OptionsNotObject | Url | UrlScheme | GetToken | Storage | Transport | UserId
-            | PollInterval => "invalid_options",
-            TextEmpty | TextTooLong | TextControlCharacter => "invalid_text",
-            Destroyed => "destroyed",
-            _ => "invalid_argument",
-        }
-    }
-}
-
-impl From<chat_wire::text::TextError> for WebError {
-    fn from(error: chat_wire::text::TextError) -> WebError {
-        match error {
-            chat_wire::text::TextError::Empty => WebError::TextEmpty,
-            chat_wire::text::TextError::TooLong => WebError::TextTooLong,
-            chat_wire::text::TextError::ControlCharacter => WebError::TextControlCharacter,
-        }
-    }
-}
+pub use crate::refusals::WebError;
 
 impl From<WebError> for JsValue {
     fn from(error: WebError) -> JsValue {

@@ -1,7 +1,7 @@
 //! wasm-bindgen bindings: the engine in a browser (or any JS runtime with `WebSocket`,
 //! `fetch` and `setTimeout`), as one exported class, `ChatEngine`, whose methods are
-//! reached through one export, [`ChatEngine::call`] (js/client/src/engine.ts builds the
-//! typed JS class over it).
+//! reached through one export, [`ChatEngine::call`] (js/client/src/generated/bindings.ts
+//! is the typed JS class over it).
 //!
 //! This is the run loop of the crate doc, wired to the platform:
 //!
@@ -10,8 +10,11 @@
 //! - [`http`]: history requests (and sends in HTTP mode) through `fetch`, with the bearer token.
 //! - [`storage`]: the outbox in `localStorage`, keyed by server URL and user.
 //! - [`to_js`]: snapshots and events as frozen JS objects, cached so identity means "unchanged".
-//! - [`args`]: every value JS hands in, parsed in one place.
-//! - [`error`]: every failure as a JS `Error` (`ChatEngineError` with a `code`), in one place.
+//! - [`args`]: the options of `new ChatEngine`, parsed (the methods' arguments are parsed
+//!   by their types, `crate::commands::Arg`).
+//! - [`error`]: refusals thrown as their number (`crate::refusals`), the console, the panic hook.
+//!
+//! The methods and the one export `call` are written by `crate::commands` from its list.
 //!
 //! The driver ([`Driver`]) is shared by the class and by the callbacks it registers
 //! (which hold it weakly). Every entry point changes the engine and then calls
@@ -20,7 +23,7 @@
 //! may call back into the engine: what that call produces is queued in the engine and
 //! drained by the pump already running.
 
-mod args;
+pub(crate) mod args;
 mod error;
 mod http;
 mod socket;
@@ -28,14 +31,15 @@ mod storage;
 mod timer;
 mod to_js;
 
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use args::{StorageKind, TransportKind};
+use args::StorageKind;
+pub(crate) use args::TransportKind;
 use chat_engine::config::Config;
 use chat_engine::engine::{Engine, Event, Output};
 use chat_engine::ids::{RequestId, SocketId};
@@ -73,7 +77,7 @@ pub fn token_user_id(#[wasm_bindgen(unchecked_param_type = "string")] token: JsV
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct ChatEngine {
-    driver: Rc<Driver>,
+    pub(crate) driver: Rc<Driver>,
 }
 
 #[wasm_bindgen]
@@ -86,46 +90,10 @@ impl ChatEngine {
     ) -> Result<ChatEngine, WebError> {
         ChatEngine::new(options)
     }
-
-    /// Every method of the JS class, by number: one export instead of one wasm-bindgen
-    /// shim (and one JS glue method) per method, which cost ~21 KB of wasm. The numbers
-    /// are `Command` of js/client/src/engine.ts, which builds the typed class over this.
-    #[wasm_bindgen(unchecked_return_type = "unknown")]
-    pub fn call(
-        &self,
-        command: u32,
-        #[wasm_bindgen(unchecked_param_type = "unknown")] a: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "unknown")] b: JsValue,
-    ) -> Result<JsValue, WebError> {
-        let done = JsValue::UNDEFINED;
-        Ok(match command {
-            0 => self.connect().map(|()| done)?,
-            1 => self.disconnect().map(|()| done)?,
-            2 => self.set_token(a).map(|()| done)?,
-            3 => self.join(a).map(|()| done)?,
-            4 => self.leave(a).map(|()| done)?,
-            5 => self.send(a, b)?.into(),
-            6 => self.retry(a)?.into(),
-            7 => self.typing(a).map(|()| done)?,
-            8 => self.mark_read(a).map(|()| done)?,
-            9 => self.load_older(a)?.into(),
-            10 => self.set_participants(a, b).map(|()| done)?,
-            11 => self.subscribe(a)?,
-            12 => self.on_event(a)?,
-            13 => self.get_snapshot().into(),
-            14 => self.get_conversation(a)?,
-            15 => self.user_id(),
-            16 => self.transport(),
-            17 => {
-                self.destroy();
-                done
-            }
-            _ => done,
-        })
-    }
 }
 
-/// The methods behind [`ChatEngine::call`], for Rust callers and the browser tests.
+// `ChatEngine::call` and the methods behind it are written by `crate::commands`, from its list.
+
 impl ChatEngine {
     /// A disconnected engine with the stored outbox restored. Throws a `ChatEngineError`
     /// (code `invalid_options`) on bad options.
@@ -135,135 +103,6 @@ impl ChatEngine {
         Ok(ChatEngine {
             driver: Driver::new(options),
         })
-    }
-
-    /// Connect, and stay connected (reconnecting with backoff) until `disconnect`.
-    pub fn connect(&self) -> Result<(), WebError> {
-        self.driver.command(|engine, now| engine.connect(now))
-    }
-
-    /// Close the connection and stay disconnected.
-    pub fn disconnect(&self) -> Result<(), WebError> {
-        self.driver.command(|engine, now| engine.disconnect(now))
-    }
-
-    /// A new token: leaves an `auth` error and connects with it.
-    pub fn set_token(&self, token: JsValue) -> Result<(), WebError> {
-        let token = args::token(&token)?;
-        self.driver
-            .command(move |engine, now| engine.set_token(now, token))
-    }
-
-    /// Follow a conversation: join it now and on every reconnection.
-    pub fn join(&self, conversation_id: JsValue) -> Result<(), WebError> {
-        let id = args::conversation_id(&conversation_id)?;
-        self.driver.command(|engine, now| engine.join(now, id))
-    }
-
-    /// Stop following a conversation; its messages stay in memory.
-    pub fn leave(&self, conversation_id: JsValue) -> Result<(), WebError> {
-        let id = args::conversation_id(&conversation_id)?;
-        self.driver.command(|engine, now| engine.leave(now, id))
-    }
-
-    /// Queues a message and returns its `clientMessageId` at once.
-    pub fn send(&self, conversation_id: JsValue, text: JsValue) -> Result<String, WebError> {
-        let id = args::conversation_id(&conversation_id)?;
-        let text = args::text(&text)?;
-        let sent = self
-            .driver
-            .command(|engine, now| engine.send(now, id, &text))?;
-        match sent {
-            Ok(cmid) => Ok(cmid.to_string()),
-            Err(chat_engine::engine::SendError::Text(e)) => Err(e.into()),
-        }
-    }
-
-    /// Tries a `failed` message again; false if it is not a failed message.
-    pub fn retry(&self, client_message_id: JsValue) -> Result<bool, WebError> {
-        let id = args::client_message_id(&client_message_id)?;
-        self.driver.command(|engine, now| engine.retry(now, &id))
-    }
-
-    /// A keystroke in the conversation's input.
-    pub fn typing(&self, conversation_id: JsValue) -> Result<(), WebError> {
-        let id = args::conversation_id(&conversation_id)?;
-        self.driver.command(|engine, now| engine.typing(now, id))
-    }
-
-    /// Tells the sender the message was read.
-    pub fn mark_read(&self, message_id: JsValue) -> Result<(), WebError> {
-        let id = args::message_id(&message_id)?;
-        self.driver.command(|engine, now| engine.mark_read(now, id))
-    }
-
-    /// Fetches the page before the oldest message shown; false if there is nothing to
-    /// fetch or a fetch is under way.
-    pub fn load_older(&self, conversation_id: JsValue) -> Result<bool, WebError> {
-        let id = args::conversation_id(&conversation_id)?;
-        self.driver
-            .command(|engine, now| engine.load_older(now, id))
-    }
-
-    /// Who is in a conversation (from `GET /api/conversations`), so presence can be placed.
-    pub fn set_participants(
-        &self,
-        conversation_id: JsValue,
-        user_ids: JsValue,
-    ) -> Result<(), WebError> {
-        let id = args::conversation_id(&conversation_id)?;
-        let users = args::user_ids(&user_ids)?;
-        self.driver
-            .command(|engine, now| engine.set_participants(now, id, &users))
-    }
-
-    /// Calls `listener` after every change of the snapshot; returns the unsubscribe function.
-    pub fn subscribe(&self, listener: JsValue) -> Result<JsValue, WebError> {
-        let listener = args::function(&listener, WebError::Subscriber)?;
-        Ok(self.driver.add_listener(Listeners::Snapshot, listener))
-    }
-
-    /// Calls `listener` with every `EngineEvent`; returns the unsubscribe function.
-    pub fn on_event(&self, listener: JsValue) -> Result<JsValue, WebError> {
-        let listener = args::function(&listener, WebError::EventListener)?;
-        Ok(self.driver.add_listener(Listeners::Event, listener))
-    }
-
-    /// The snapshot: the same frozen object until something changes.
-    pub fn get_snapshot(&self) -> Object {
-        let snapshot = self.driver.engine.borrow().snapshot();
-        self.driver.cache.borrow_mut().snapshot(&snapshot)
-    }
-
-    /// One conversation's snapshot (the object `getSnapshot().conversations[id]` holds).
-    pub fn get_conversation(&self, conversation_id: JsValue) -> Result<JsValue, WebError> {
-        let id = args::conversation_id(&conversation_id)?;
-        let snapshot = self.driver.engine.borrow().snapshot();
-        let js = self
-            .driver
-            .cache
-            .borrow_mut()
-            .conversation_of(&snapshot, id);
-        Ok(js.map_or(JsValue::UNDEFINED, JsValue::from))
-    }
-
-    /// The user the token names (or the `userId` option), once known.
-    pub fn user_id(&self) -> JsValue {
-        let user = self.driver.engine.borrow().user().or(self.driver.user);
-        user.map_or(JsValue::NULL, |u| JsValue::from(u.0 as f64))
-    }
-
-    /// `"websocket"` or `"http"`.
-    pub fn transport(&self) -> JsValue {
-        match self.driver.transport {
-            TransportKind::WebSocket => "websocket".into(),
-            TransportKind::Http => "http".into(),
-        }
-    }
-
-    /// Closes the socket and stops every timer and listener; later calls throw.
-    pub fn destroy(&self) {
-        self.driver.destroy();
     }
 }
 
@@ -281,7 +120,7 @@ impl ChatEngine {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Listeners {
+pub(crate) enum Listeners {
     Snapshot,
     Event,
 }
@@ -290,14 +129,14 @@ enum Listeners {
 #[derive(Debug)]
 pub(crate) struct Driver {
     this: Weak<Driver>,
-    engine: RefCell<Engine>,
+    pub(crate) engine: RefCell<Engine>,
     sockets: RefCell<VecMap<SocketId, Socket>>,
     timer: RefCell<DeadlineTimer>,
-    cache: RefCell<JsCache>,
+    pub(crate) cache: RefCell<JsCache>,
     store: OutboxStore,
     get_token: Function,
-    user: Option<chat_wire::UserId>,
-    transport: TransportKind,
+    pub(crate) user: Option<chat_wire::UserId>,
+    pub(crate) transport: TransportKind,
     subscribers: RefCell<Vec<(u32, Function)>>,
     event_listeners: RefCell<Vec<(u32, Function)>>,
     next_listener: Cell<u32>,
@@ -361,7 +200,10 @@ impl Driver {
     }
 
     /// Runs an app command on the engine, then the run loop.
-    fn command<T>(&self, f: impl FnOnce(&mut Engine, Millis) -> T) -> Result<T, WebError> {
+    pub(crate) fn command<T>(
+        &self,
+        f: impl FnOnce(&mut Engine, Millis) -> T,
+    ) -> Result<T, WebError> {
         if self.destroyed.get() {
             return Err(WebError::Destroyed);
         }
@@ -548,7 +390,7 @@ impl Driver {
         }
     }
 
-    fn add_listener(&self, kind: Listeners, listener: Function) -> JsValue {
+    pub(crate) fn add_listener(&self, kind: Listeners, listener: Function) -> JsValue {
         let id = self.next_listener.get();
         self.next_listener.set(id.wrapping_add(1));
         self.list(kind).borrow_mut().push((id, listener));
@@ -568,7 +410,7 @@ impl Driver {
         }
     }
 
-    fn destroy(&self) {
+    pub(crate) fn destroy(&self) {
         if self.destroyed.get() {
             return;
         }

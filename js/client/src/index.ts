@@ -5,11 +5,15 @@
  * Layout:
  * - `types.ts`: every public type (no runtime code).
  * - `engine.ts`: `loadEngine` (the wasm module, once) and `createChatEngine`.
+ * - `errors.ts`: `ChatEngineError`, what every refusal of the engine throws.
+ * - `generated/bindings.ts`: the `ChatEngine` interface, the class over the wasm's `call`
+ *   and the refusals' texts, rendered from client-wasm's lists (not edited by hand).
  * - `react.ts`: `useSocketIO`, `useConversation`, `ChatEngineProvider`, `useChatEngine`.
  * - `api.ts`: `createApi` (register/login → token, users, conversations, history) and `ApiError`.
  * - `../pkg`: the wasm-bindgen output (`cargo xtask build`), not edited by hand.
  */
 export type * from "./types.js";
 export { createChatEngine, engineVersion, loadEngine } from "./engine.js";
+export { ChatEngineError } from "./errors.js";
 export { ChatEngineProvider, useChatEngine, useConversation, useSocketIO } from "./react.js";
 export { ApiError, createApi } from "./api.js";

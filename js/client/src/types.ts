@@ -1,11 +1,14 @@
 /**
  * The public types of chat-client: the engine (SPEC.md section 5), its snapshots and
  * events, the React hooks' results, and the REST helpers. Everything here is plain
- * data or a function type: no runtime code, so apps can import it freely.
+ * data or a function type: no runtime code, so apps can import it freely. The
+ * `ChatEngine` interface itself is generated (`./generated/bindings.ts`) and re-exported.
  *
  * Ids are numbers (the server's integer ids); `clientMessageId` is a UUID string; times
  * from the server are RFC 3339 strings; times of the engine are epoch milliseconds.
  */
+
+import type { ChatEngine, ChatEngineErrorCode } from "./generated/bindings.js";
 
 // ---- Wire shapes (SPEC.md sections 2 and 3) -------------------------------------------
 
@@ -206,47 +209,8 @@ export type Unsubscribe = () => void;
 
 // ---- The engine -----------------------------------------------------------------------
 
-/**
- * The chat engine (SPEC.md section 5). Every method validates its arguments and throws an
- * `Error` (name `ChatEngineError`, with a `code`) on bad input; none of them blocks.
- * After `destroy()` every method but `getSnapshot`/`getConversation` throws.
- */
-export interface ChatEngine {
-  /** Connect, and stay connected (reconnecting with backoff) until `disconnect`. */
-  connect(): void;
-  /** Close the connection and stay disconnected. */
-  disconnect(): void;
-  /** A new token (after a login or refresh): leaves an `auth` error and connects with it. */
-  setToken(token: string): void;
-  /** Follow a conversation: join it now and on every reconnection, keep it in sync. */
-  join(conversationId: number): void;
-  /** Stop following it; its messages stay in memory. */
-  leave(conversationId: number): void;
-  /** Queue a message; returns its `clientMessageId` at once (the message shows as `sending`). Throws on empty or over-long text. */
-  send(conversationId: number, text: string): string;
-  /** Try a `failed` message again; false if it is not a failed message. */
-  retry(clientMessageId: string): boolean;
-  /** Call on every keystroke in the conversation's input. */
-  typing(conversationId: number): void;
-  /** Tell the sender the message was read (now, or on the next connection). */
-  markRead(messageId: number): void;
-  /** Fetch the page before the oldest message shown; false if nothing to fetch or under way. */
-  loadOlder(conversationId: number): boolean;
-  /** Who is in a conversation (from `GET /api/conversations`), so presence can be placed. */
-  setParticipants(conversationId: number, userIds: readonly number[]): void;
-  /** For `useSyncExternalStore`: `listener` runs after every change of the snapshot. */
-  subscribe(listener: () => void): Unsubscribe;
-  getSnapshot(): EngineSnapshot;
-  /** One conversation's snapshot (the same object as in `getSnapshot().conversations`). */
-  getConversation(conversationId: number): ConversationSnapshot | undefined;
-  /** Every event, in order. Listener errors are logged, never break the engine. */
-  onEvent(listener: (event: EngineEvent) => void): Unsubscribe;
-  /** The user the token names, once a token was seen. */
-  readonly userId: number | null;
-  readonly transport: Transport;
-  /** Close the socket, stop every timer and listener. The engine cannot be used again. */
-  destroy(): void;
-}
+/** The engine's interface and its error codes are generated from client-wasm's lists. */
+export type { ChatEngine, ChatEngineErrorCode };
 
 // ---- Hooks ----------------------------------------------------------------------------
 

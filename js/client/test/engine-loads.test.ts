@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { engineVersion, loadEngine } from "../src/index.js";
+import { createChatEngine, engineVersion, loadEngine } from "../src/index.js";
 
 const wasmBytes = () => readFile(new URL("../pkg/client_wasm_bg.wasm", import.meta.url));
 
@@ -18,5 +18,13 @@ describe("the wasm engine in Node", () => {
     const first = loadEngine(bytes);
     expect(loadEngine(bytes)).toBe(first);
     await first;
+  });
+
+  it("reads the outbox's user from the token when no userId is given", async () => {
+    await loadEngine(await wasmBytes());
+    const payload = Buffer.from(JSON.stringify({ userId: 42, exp: 4102444800 })).toString("base64url");
+    const e = await createChatEngine({ url: "http://127.0.0.1:9", getToken: async () => `h.${payload}.s` });
+    expect(e.userId).toBe(42);
+    e.destroy();
   });
 });

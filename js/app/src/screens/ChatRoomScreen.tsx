@@ -3,7 +3,7 @@
  * typing, and the input. Messages from others are marked read once shown while the page
  * is visible. Scrolling to the top loads the page before the oldest message shown.
  */
-import { useConversation } from "chat-client";
+import { ChatEngineError, useConversation } from "chat-client";
 import type { ChatEngine, Conversation, MessageView } from "chat-client";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { NativeScrollEvent, NativeSyntheticEvent } from "react-native";
@@ -169,8 +169,9 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
 
 /** The engine refuses text it knows the server would refuse (`ChatEngineError`, code `invalid_text`). */
 function describeSendError(error: unknown): string {
-  const code = typeof error === "object" && error !== null && "code" in error ? error.code : null;
-  if (code === "invalid_text") return "This message contains characters that cannot be sent.";
+  if (error instanceof ChatEngineError && error.code === "invalid_text") {
+    return "This message contains characters that cannot be sent.";
+  }
   return error instanceof Error ? error.message : "This message cannot be sent.";
 }
 
