@@ -1,6 +1,7 @@
 //! Builds the product's front half (the wasm engine package, the JS package, the web app)
 //! and runs the server.
 
+use crate::minify_names;
 use crate::process::run as run_command;
 use crate::setup::{self, Tools};
 use crate::{Result, fail, heading};
@@ -101,12 +102,58 @@ pub fn wasm_package(root: &Path, tools: &Tools) -> Result<WasmPackage> {
             .arg(&wasm),
         "wasm-opt",
     )?;
+    minify_names(tools, &out_dir)?;
     let package = WasmPackage {
         wasm_gzip_bytes: gzip_size(&wasm)?,
         glue_gzip_bytes: gzip_size(&out_dir.join("client_wasm.js"))?,
     };
     println!("    {}", package.describe());
     Ok(package)
+}
+
+/// Renames the wasm's imports and exports to one or two letters, and the JS glue and
+/// type declarations to match (`minify_names`).
+fn minify_names(tools: &Tools, out_dir: &Path) -> Result {
+    let wasm = out_dir.join("client_wasm_bg.wasm");
+    let output = Command::new(&tools.wasm_opt)
+        .arg("--minify-imports-and-exports-and-modules")
+        .args(WASM_OPT_FEATURES)
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&wasm)
+        .output();
+    let mapping = match output {
+        Ok(out) if out.status.success() => {
+            minify_names::parse_mapping(&String::from_utf8_lossy(&out.stdout))?
+        }
+        Ok(out) => {
+            return fail!(
+                "wasm-opt --minify-imports-and-exports-and-modules failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Err(e) => return fail!("wasm-opt did not start: {e}"),
+    };
+    let rewrite = |name: &str, change: &dyn Fn(&str) -> Result<String>| -> Result {
+        let path = out_dir.join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => return fail!("cannot read {}: {e}", path.display()),
+        };
+        if let Err(e) = std::fs::write(&path, change(&text)?) {
+            return fail!("cannot write {}: {e}", path.display());
+        }
+        Ok(())
+    };
+    rewrite("client_wasm.js", &|glue| {
+        minify_names::rename_glue(glue, &mapping)
+    })?;
+    for declarations in ["client_wasm.d.ts", "client_wasm_bg.wasm.d.ts"] {
+        rewrite(declarations, &|text| {
+            Ok(minify_names::rename_declarations(text, &mapping))
+        })?;
+    }
+    Ok(())
 }
 
 /// The wasm features rustc enables by default for wasm32-unknown-unknown, which wasm-opt

@@ -16,6 +16,7 @@
 #![allow(clippy::print_stdout)]
 
 mod build;
+mod minify_names;
 mod postgres;
 mod process;
 mod setup;
