@@ -4,17 +4,20 @@
 //! Runs alternate between the two servers (rust, peer, then peer, rust, …), each on a
 //! fresh database, so drift on a shared machine hits both alike; ratios are taken within a
 //! round, never across runs. Everything lands in `--out`: one JSON report per run (what
-//! `chat-load --json` printed), `summary.md` (figures and ratios), and SVG charts.
+//! `chat-load --json` printed, plus the commit measured and the machine), `summary.md`
+//! (figures and ratios), and SVG charts.
 //!
 //! # Layout
 //!
 //! - `servers`: starting, restarting and stopping either server on a fresh database.
 //! - `scenarios`: what each scenario runs, full size or `--quick`.
 //! - `summary`: the Markdown tables and the charts.
+//! - `provenance`: the commit and machine each report records.
 
 // A benchmark harness talks on stdout.
 #![allow(clippy::print_stdout)]
 
+mod provenance;
 mod scenarios;
 mod servers;
 mod summary;
@@ -80,8 +83,17 @@ fn main() -> anyhow::Result<()> {
                 out.display()
             );
         }
-        return write_summary(&results, &out);
+        // This machine need not be the one that ran them: for reports that did not record
+        // theirs, keep what the summary being replaced said.
+        let previous = std::fs::read_to_string(out.join("summary.md")).unwrap_or_default();
+        let machine = summary::machine_of_summary(&previous).unwrap_or("machine not recorded");
+        return write_summary(&results, &out, machine);
     }
+
+    // Read before building: what is measured is the tree as it is now.
+    let commit = provenance::current_commit(&root);
+    let machine = machine_description();
+    println!("==> measuring commit {commit} on {machine}");
 
     println!("==> building chat-server and chat-load (release)");
     let status = Command::new("cargo")
@@ -122,8 +134,9 @@ fn main() -> anyhow::Result<()> {
                 let server = Server::start(&root, target, &cli.postgres, &database)?;
                 let report = scenario.run(&root, &server);
                 server.stop();
-                let report = report
+                let mut report = report
                     .with_context(|| format!("{} against {}", scenario.name, target.label()))?;
+                provenance::record(&mut report, &commit, &machine);
                 let file = out.join(format!("{}-{}-{round}.json", scenario.name, target.key()));
                 std::fs::write(&file, serde_json::to_string_pretty(&report)?)?;
                 results.push(summary::Run {
@@ -135,11 +148,11 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    write_summary(&results, &out)
+    write_summary(&results, &out, &machine)
 }
 
-fn write_summary(results: &[summary::Run], out: &Path) -> anyhow::Result<()> {
-    let markdown = summary::markdown(results, &machine_description());
+fn write_summary(results: &[summary::Run], out: &Path, machine: &str) -> anyhow::Result<()> {
+    let markdown = summary::markdown(results, machine);
     std::fs::write(out.join("summary.md"), &markdown)?;
     summary::charts(results, out)?;
     println!("{markdown}");

@@ -1,5 +1,6 @@
 //! The Markdown summary (figures per run, ratios within each round) and the SVG charts.
 
+use crate::provenance::{self, COMMIT_NOT_RECORDED};
 use crate::servers::Target;
 use plotters::prelude::*;
 use serde_json::Value;
@@ -43,22 +44,31 @@ fn headline(scenario: &str) -> (&'static str, &'static [&'static str], bool) {
     }
 }
 
+/// How the summary's first line names the machine: `Machine: {machine}{MACHINE_LINE_END}`.
+const MACHINE_LINE_START: &str = "Machine: ";
+const MACHINE_LINE_END: &str = ". Server, PostgreSQL and load tool share it.";
+
+/// The summary: the machine the runs recorded (`machine` for reports that recorded none),
+/// then per scenario the commit measured, a row per run, and the ratios within each round.
 pub fn markdown(runs: &[Run], machine: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Machine: {machine}. Server, PostgreSQL and load tool share it.\n"
+        "{MACHINE_LINE_START}{}{MACHINE_LINE_END}\n",
+        recorded_machines(runs).unwrap_or_else(|| machine.to_owned())
     );
     let mut scenarios: Vec<&str> = runs.iter().map(|r| r.scenario).collect();
     scenarios.dedup();
     for scenario in scenarios {
         let _ = writeln!(out, "### {scenario}\n");
+        let scenario_runs: Vec<&Run> = runs.iter().filter(|r| r.scenario == scenario).collect();
+        let _ = writeln!(out, "{}\n", measured(&scenario_runs));
         let _ = writeln!(
             out,
             "| round | server | connected | acked msgs/s | delivery p50 / p95 / p99 / max (ms) | ack p99 (ms) | sustained msgs/s | KiB per connection | reconnect p50 / p95 (ms) | recovered | losses | duplicates |"
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
-        for run in runs.iter().filter(|r| r.scenario == scenario) {
+        for run in &scenario_runs {
             let r = &run.report;
             // Only the idle scenario measures memory per connection as a slope; elsewhere
             // the growth since sign-ups is allocator noise.
@@ -135,6 +145,58 @@ pub fn markdown(runs: &[Run], machine: &str) -> String {
         }
     }
     out
+}
+
+/// The machine a summary's first line names, so that rebuilding the summary from reports
+/// that did not record theirs keeps it rather than naming the machine that rebuilds it.
+pub fn machine_of_summary(summary: &str) -> Option<&str> {
+    summary
+        .lines()
+        .next()?
+        .strip_prefix(MACHINE_LINE_START)?
+        .strip_suffix(MACHINE_LINE_END)
+}
+
+/// The machines the runs recorded, in run order, each once; `None` if none did.
+fn recorded_machines(runs: &[Run]) -> Option<String> {
+    let mut machines: Vec<&str> = Vec::new();
+    for machine in runs
+        .iter()
+        .filter_map(|r| provenance::machine_of(&r.report))
+    {
+        if !machines.contains(&machine) {
+            machines.push(machine);
+        }
+    }
+    (!machines.is_empty()).then(|| machines.join("; "))
+}
+
+/// The commit a scenario's runs measured: one, or each with its runs when they differ
+/// (runs merged from several sessions).
+fn measured(runs: &[&Run]) -> String {
+    let mut commits: Vec<(Option<&str>, Vec<String>)> = Vec::new();
+    for run in runs {
+        let commit = provenance::commit_of(&run.report);
+        let name = format!("{} round {}", run.target.label(), run.round);
+        match commits.iter_mut().find(|(seen, _)| *seen == commit) {
+            Some((_, names)) => names.push(name),
+            None => commits.push((commit, vec![name])),
+        }
+    }
+    let says = |commit: Option<&str>| {
+        commit.map_or_else(
+            || COMMIT_NOT_RECORDED.to_owned(),
+            |c| format!("commit `{c}`"),
+        )
+    };
+    let parts: Vec<String> = match commits.as_slice() {
+        [(commit, _)] => vec![says(*commit)],
+        _ => commits
+            .iter()
+            .map(|(commit, names)| format!("{} ({})", says(*commit), names.join(", ")))
+            .collect(),
+    };
+    format!("Measured: {}.", parts.join("; "))
 }
 
 /// Each ramp step of each run: acked rate and delivery p50 / p99 at every offered rate.
@@ -279,4 +341,66 @@ pub fn charts(runs: &[Run], out: &Path) -> anyhow::Result<()> {
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(target: Target, round: usize, report: Value) -> Run {
+        Run {
+            scenario: "idle",
+            target,
+            round,
+            report,
+        }
+    }
+
+    #[test]
+    fn the_summary_names_the_commit_and_machine_the_runs_recorded() {
+        let mut rust = json!({ "connected": 4, "connections": 4 });
+        let mut peer = rust.clone();
+        provenance::record(&mut rust, "abc123", "AMD EPYC, 2 cores, 24 GiB");
+        provenance::record(&mut peer, "abc123", "AMD EPYC, 2 cores, 24 GiB");
+        let summary = markdown(
+            &[run(Target::Rust, 1, rust), run(Target::Peer, 1, peer)],
+            "the machine rebuilding it",
+        );
+        assert_eq!(
+            machine_of_summary(&summary),
+            Some("AMD EPYC, 2 cores, 24 GiB")
+        );
+        assert!(summary.contains("### idle\n\nMeasured: commit `abc123`.\n"));
+    }
+
+    #[test]
+    fn reports_without_a_commit_say_so_and_keep_the_given_machine() {
+        let old = json!({ "connected": 4, "connections": 4 });
+        let summary = markdown(
+            &[run(Target::Rust, 1, old.clone()), run(Target::Peer, 1, old)],
+            "AMD EPYC, 2 cores, 24 GiB",
+        );
+        assert_eq!(
+            machine_of_summary(&summary),
+            Some("AMD EPYC, 2 cores, 24 GiB")
+        );
+        assert!(summary.contains("Measured: commit not recorded.\n"));
+    }
+
+    #[test]
+    fn runs_of_different_commits_are_named_with_their_commit() {
+        let mut new = json!({});
+        provenance::record(&mut new, "def456-dirty", "m");
+        let line = measured(&[
+            &run(Target::Rust, 1, json!({})),
+            &run(Target::Peer, 1, json!({})),
+            &run(Target::Peer, 2, new),
+        ]);
+        assert_eq!(
+            line,
+            "Measured: commit not recorded (chat-server (Rust) round 1, Node.js peer round 1); \
+             commit `def456-dirty` (Node.js peer round 2)."
+        );
+    }
 }

@@ -1,0 +1,348 @@
+//! The soak itself: set up users and conversations, connect the fleet, keep traffic
+//! flowing through the rounds, settle, and run the checks against the database.
+
+use super::check::{self, Sent};
+use super::fault::Target;
+use super::harness::Database;
+use super::node::ServerNode;
+use super::proxy::Proxy;
+use super::report::{Log, Outcome, metric};
+use super::traffic::Traffic;
+use super::{Backend, Fault, Options};
+use crate::fleet::Fleet;
+use crate::population::populate;
+use crate::{Common, scenario, verify};
+use anyhow::{Context, bail};
+use chat_wire::ConversationId;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::time::Instant;
+
+/// One soak's running state: the processes it breaks and what it found so far.
+pub(super) struct Soak<'a> {
+    pub(super) options: &'a Options,
+    pub(super) log: Log,
+    pub(super) database: Database,
+    pub(super) nodes: Vec<ServerNode>,
+    pub(super) proxies: Vec<Proxy>,
+    /// The faults this backend runs, one per round (`options.rounds` without the
+    /// PostgreSQL faults on SQLite).
+    pub(super) rounds: Vec<Fault>,
+    pub(super) problems: Vec<String>,
+    /// Clients the app took offline in some round.
+    pub(super) offline_ever: Vec<bool>,
+    /// Failed sends retried so far.
+    pub(super) retried: usize,
+}
+
+impl Soak<'_> {
+    /// The whole soak on nodes that are already running.
+    pub(super) async fn chat(&mut self) -> anyhow::Result<Outcome> {
+        let options = self.options;
+        let started = Instant::now();
+        let common = Common {
+            url: self.nodes[0].url(),
+            json: false,
+            server_pid: None,
+            seed: options.seed,
+            setup_concurrency: 8,
+            patience: options.patience,
+        };
+        let population = populate(&common, &options.shape)
+            .await
+            .context("setting up users and conversations")?;
+        let tokens: Vec<String> = population.members.iter().map(|m| m.token.clone()).collect();
+        let urls: Vec<String> = self.proxies.iter().map(Proxy::url).collect();
+        let fleet = Arc::new(Fleet::start_split(&urls, population, options.seed));
+        self.offline_ever = vec![false; fleet.clients.len()];
+        let connected = fleet.connect_all(options.patience).await;
+        self.log.line(format!(
+            "{connected}/{} clients connected and joined {} conversations of {} ({} node{})",
+            fleet.clients.len(),
+            fleet.conversations.len(),
+            options.shape.participants,
+            self.nodes.len(),
+            if self.nodes.len() == 1 { "" } else { "s" }
+        ));
+        if connected != fleet.clients.len() {
+            bail!("only {connected}/{} clients connected", fleet.clients.len());
+        }
+
+        let traffic = Traffic::start(fleet.clone(), options.rate);
+        self.log.line(format!(
+            "traffic: {} msgs/s over {} senders",
+            options.rate,
+            scenario::senders(&fleet).len()
+        ));
+        tokio::time::sleep(options.calm).await;
+        let rounds = self.rounds.clone();
+        for (index, fault) in rounds.iter().enumerate() {
+            self.round(&fleet, index, rounds.len(), *fault).await?;
+        }
+        tokio::time::sleep(options.calm).await;
+        let sent = traffic.stop().await;
+        self.log
+            .line(format!("traffic stopped: {} messages sent", sent.len()));
+
+        let retried = self.settle(&fleet, &sent).await;
+        let acked = fleet.recorder.lock().acked.clone();
+        let ack_problems = check::acks(&fleet, &sent, &acked);
+        self.report(
+            format!(
+                "every sent message acknowledged exactly once: {} sent, {} acked ({retried} had ended failed during faults and were retried)",
+                sent.len(),
+                acked.len()
+            ),
+            ack_problems,
+        );
+
+        let stored = self.read_database(&fleet, &tokens).await?;
+        for node in &self.nodes {
+            let duplicates = metric(&node.url(), "chat_messages_duplicate_total").await;
+            self.log.line(format!(
+                "{} answered {} repeated sends from its store since its last start (idempotency)",
+                node.name,
+                duplicates.map_or("an unknown number of".to_owned(), |n| n.to_string())
+            ));
+        }
+        let stored_count: usize = stored.values().map(Vec::len).sum();
+        self.report(
+            format!(
+                "the database holds every acked message once at its acked seq, seqs gapless: {stored_count} messages in {} conversations (REST history)",
+                stored.len()
+            ),
+            check::database(&stored, &acked),
+        );
+        let timelines: usize = fleet.conversations.iter().map(|(_, m)| m.len()).sum();
+        self.report(
+            format!(
+                "every participant's timeline equals the database, once each, in seq order, no gap: {timelines} timelines"
+            ),
+            check::timelines(&fleet, &stored),
+        );
+        let offline_clients = self.offline_ever.iter().filter(|o| **o).count();
+        let behind: Vec<String> = self
+            .offline_ever
+            .iter()
+            .enumerate()
+            .filter(|(index, offline)| **offline && !fleet.clients[*index].caught_up())
+            .map(|(index, _)| format!("user {} is not caught up", fleet.clients[index].user.0))
+            .collect();
+        self.report(
+            format!("the {offline_clients} clients that were offline caught up"),
+            behind,
+        );
+        self.slowest(&fleet, &sent);
+        {
+            let recorded = fleet.recorder.lock();
+            self.log.line(format!(
+                "delivery p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; ack p99 {:.1} ms; {} reconnections, reconnect→caught-up p95 {:.0} ms",
+                recorded.delivery.summary().p50_ms,
+                recorded.delivery.summary().p99_ms,
+                recorded.delivery.summary().max_ms,
+                recorded.ack.summary().p99_ms,
+                recorded.recoveries,
+                recorded.reconnect.summary().p95_ms,
+            ));
+        }
+        Ok(Outcome {
+            backend: Backend::Sqlite,
+            sent: sent.len(),
+            acked: acked.len(),
+            retried,
+            stored: stored_count,
+            timelines,
+            offline_clients,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// One round: some clients go offline, one fault, healing, everyone back.
+    async fn round(
+        &mut self,
+        fleet: &Fleet,
+        index: usize,
+        count: usize,
+        fault: Fault,
+    ) -> anyhow::Result<()> {
+        let options = self.options;
+        let users = fleet.clients.len();
+        self.log
+            .line(format!("round {}/{count}: {fault}", index + 1));
+        let offline: Vec<usize> = (0..options.offline_per_round.min(users))
+            .map(|k| (index * options.offline_per_round + k) % users)
+            .collect();
+        for &client in &offline {
+            fleet.clients[client].client.disconnect();
+            self.offline_ever[client] = true;
+        }
+        if !offline.is_empty() {
+            self.log.line(format!(
+                "  took {} clients offline (users {}); they keep sending into their outboxes",
+                offline.len(),
+                offline
+                    .iter()
+                    .map(|&c| fleet.clients[c].user.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let target = Target::of(
+            &self.rounds[..index],
+            fault,
+            self.nodes.len(),
+            self.proxies.len(),
+        );
+        let fault_started = Instant::now();
+        self.inject(fault, target).await?;
+        // The fault lasting is the scenario itself, not a wait for something to happen.
+        // Halfway through, the offline clients come back: they reconnect, join and backfill
+        // while the fault is still on.
+        tokio::time::sleep(options.fault_time / 2).await;
+        for &client in &offline {
+            fleet.clients[client].client.connect();
+        }
+        if !offline.is_empty() {
+            self.log.line(format!(
+                "  brought the {} offline clients back while the fault lasts",
+                offline.len()
+            ));
+        }
+        tokio::time::sleep(options.fault_time - options.fault_time / 2).await;
+        self.heal(fault, target, fault_started).await?;
+        let healing = Instant::now();
+        let everyone = fleet.clients.len();
+        fleet
+            .recorder
+            .wait_until(options.patience, || fleet.caught_up() == everyone)
+            .await;
+        let caught_up = fleet.caught_up();
+        if caught_up == everyone {
+            self.log.line(format!(
+                "  round {} healed: {everyone}/{everyone} clients connected and caught up {:.1} s after the fault ended; {} acked so far",
+                index + 1,
+                healing.elapsed().as_secs_f64(),
+                fleet.recorder.lock().acked.len()
+            ));
+        } else {
+            let behind: Vec<String> = fleet
+                .clients
+                .iter()
+                .filter(|c| !c.caught_up())
+                .map(|c| {
+                    format!(
+                        "user {} ({:?})",
+                        c.user.0,
+                        c.client.snapshot().connection.state
+                    )
+                })
+                .collect();
+            self.problem(format!(
+                "round {} ({fault}): {} clients not caught up {} s after healing: {}",
+                index + 1,
+                behind.len(),
+                options.patience.as_secs(),
+                behind.join(", ")
+            ));
+        }
+        let failed = self.retry_failed(fleet);
+        if failed > 0 {
+            self.log.line(format!(
+                "  {failed} sends had ended failed (their tries ran out during the fault): retried them, as their users would"
+            ));
+        }
+        for node in &mut self.nodes {
+            if !node.running() {
+                self.problems.push(format!(
+                    "{} exited on its own during round {}",
+                    node.name,
+                    index + 1
+                ));
+                node.restart().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every sent message is acked or failed, retries the failed ones (as a
+    /// user would), and waits until every timeline has every acked message. Returns how
+    /// many sends were retried in the whole run.
+    async fn settle(&mut self, fleet: &Fleet, sent: &[Sent]) -> usize {
+        let patience = self.options.patience;
+        let recorder = &fleet.recorder;
+        // Every try (a send, or a retry of a failed one) ends acked or failed.
+        let settled = |retried: usize| {
+            recorder.lock().acked.len() + recorder.failed.load(Ordering::Relaxed) as usize
+                >= sent.len() + retried
+        };
+        for pass in 1..=3 {
+            let retried = self.retried;
+            recorder.wait_until(patience, || settled(retried)).await;
+            let failed = self.retry_failed(fleet);
+            if failed == 0 {
+                break;
+            }
+            self.log.line(format!(
+                "settling, pass {pass}: retried {failed} sends that had ended failed"
+            ));
+        }
+        let retried = self.retried;
+        recorder.wait_until(patience, || settled(retried)).await;
+        let everyone = fleet.clients.len();
+        let converged = recorder
+            .wait_until(patience, || {
+                fleet.caught_up() == everyone && verify::integrity(fleet).losses == 0
+            })
+            .await;
+        let pending: usize = fleet
+            .clients
+            .iter()
+            .map(|c| c.client.inspect(|engine| engine.sending_ids().len()))
+            .sum();
+        self.log.line(format!(
+            "settled: {} acked, {} still sending, {}",
+            recorder.lock().acked.len(),
+            pending,
+            if converged {
+                "every timeline has every acked message".to_owned()
+            } else {
+                format!("timelines still incomplete after {} s", patience.as_secs())
+            }
+        ));
+        self.retried
+    }
+
+    /// Every conversation's stored messages, read from the first node's REST API.
+    async fn read_database(
+        &mut self,
+        fleet: &Fleet,
+        tokens: &[String],
+    ) -> anyhow::Result<BTreeMap<ConversationId, Vec<chat_wire::socket::Message>>> {
+        let http = reqwest::Client::new();
+        let base = self.nodes[0].url();
+        let mut stored = BTreeMap::new();
+        for (conversation, members) in &fleet.conversations {
+            let token = members
+                .first()
+                .and_then(|&m| tokens.get(m))
+                .context("every conversation has participants")?;
+            let messages = check::history(&http, &base, token, *conversation).await?;
+            stored.insert(*conversation, messages);
+        }
+        Ok(stored)
+    }
+
+    /// Retries every send that ended `failed`; how many.
+    fn retry_failed(&mut self, fleet: &Fleet) -> usize {
+        let mut count = 0;
+        for fleet_client in &fleet.clients {
+            for id in fleet_client.client.inspect(|engine| engine.failed_ids()) {
+                fleet_client.client.retry(&id);
+                count += 1;
+            }
+        }
+        self.retried += count;
+        count
+    }
+}
