@@ -103,7 +103,9 @@ fn rename_identifiers_after(
         match renames.iter().find(|(old, _)| old == name) {
             Some((_, new)) => out.push_str(new),
             None => {
-                return fail!("the JS glue uses the export wasm.{name}, which binaryen did not map");
+                return fail!(
+                    "the JS glue uses the export wasm.{name}, which binaryen did not map"
+                );
             }
         }
         rest = &rest[end..];
