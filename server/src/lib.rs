@@ -12,7 +12,9 @@
 //! - [`config`]: configuration from the environment (section 8), the JWT secret file.
 //! - [`db`]: the data-access layer over SQLite and PostgreSQL, typed ids, seq assignment.
 //! - [`auth`]: JWT issue/verify (HS256), Argon2 passwords, the [`auth::AuthUser`] extractor.
-//! - [`messaging`]: the send path shared by the HTTP fallback and `message:send`.
+//! - [`messaging`]: sending a message, for the HTTP fallback and `message:send` alike:
+//!   validate, rate-limit, store and announce `message:new`, as one task that finishes
+//!   even when the caller is dropped (an HTTP client hanging up).
 //! - [`rate_limit`]: the per-user token bucket shared by every way of sending.
 //! - [`cluster`]: cluster mode's shared state in PostgreSQL (node leases, sockets for
 //!   presence and the socket cap, send buckets).
@@ -26,11 +28,12 @@
 //!
 //! # Where Socket.IO plugs in
 //!
-//! The realtime layer (socketioxide) is added as a layer of the router in [`app`] and
-//! takes an [`AppState`] clone: it shares [`AppState::db`] (`is_participant`,
-//! `insert_message` via [`messaging::send_message`], `mark_read`, …),
-//! [`AppState::jwt`] (`verify` for the handshake), [`AppState::rate_limiter`] and
-//! [`AppState::origins`].
+//! The realtime layer (socketioxide) is added as a layer of the router in [`app`]. It
+//! shares [`AppState::db`] (`is_participant`, `mark_read`, …), [`AppState::jwt`]
+//! (`verify` for the handshake) and [`AppState::origins`], and holds the send limiter:
+//! the REST routes reach it through [`AppState::realtime`] for what sockets must hear
+//! (`conversation:new`, and the HTTP fallback's sends through
+//! [`messaging::send_and_announce`]).
 
 pub mod auth;
 pub mod cluster;
@@ -74,7 +77,6 @@ pub struct AppState {
     pub db: Db,
     pub jwt: Arc<JwtKeys>,
     pub passwords: Passwords,
-    pub rate_limiter: Arc<SendLimiter>,
     pub origins: Arc<OriginAllowlist>,
     pub metrics: PrometheusHandle,
     /// The exported web app, served at `/` when it has an `index.html`.
@@ -194,7 +196,7 @@ impl Application {
         let realtime = realtime::Realtime::new(
             db.clone(),
             jwt.clone(),
-            rate_limiter.clone(),
+            rate_limiter,
             &config.cluster_adapter,
             cluster,
         )
@@ -203,7 +205,6 @@ impl Application {
             db,
             jwt,
             passwords,
-            rate_limiter,
             origins: Arc::new(OriginAllowlist::new(local, extra)),
             metrics: telemetry::prometheus(),
             web_dir,

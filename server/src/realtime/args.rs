@@ -73,7 +73,7 @@ pub fn message_id(args: &[Json]) -> Result<MessageId, AckFailure> {
 }
 
 /// `message:send`'s `(conversationId, { clientMessageId, text })`. The UUID and text
-/// rules are checked by `messaging::send_message`, shared with the HTTP fallback.
+/// rules are checked by `messaging::send_and_announce`, shared with the HTTP fallback.
 pub fn send_args(args: &[Json]) -> Result<(ConversationId, SendMessage), AckFailure> {
     let conversation = conversation_id(args)?;
     let body = args

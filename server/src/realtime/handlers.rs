@@ -11,15 +11,14 @@ use super::presence::{self, Transition};
 use super::typing::emit_stop;
 use super::{Shared, root};
 use crate::error::NOT_A_PARTICIPANT;
-use crate::messaging::{SendError as SendFailure, send_message};
+use crate::messaging::{SendError as SendFailure, send_and_announce};
 use crate::rate_limit::RetryAfter;
 use chat_wire::event::{
-    AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE, MESSAGE_NEW,
-    MESSAGE_READ, MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_ONLINE, conversation_room,
-    user_room,
+    AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE, MESSAGE_READ,
+    MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_ONLINE, conversation_room, user_room,
 };
 use chat_wire::socket::{AckFailure, JoinAck, OkAck, ReadReceipt, SendAck, True, Typing};
-use chat_wire::{ConversationId, ErrorCode, Message, UserId};
+use chat_wire::{ConversationId, ErrorCode, UserId};
 use serde::Serialize;
 use serde_json::Value as Json;
 use socketioxide::adapter::Adapter;
@@ -231,27 +230,6 @@ async fn end_session(shared: &Arc<Shared>, sid: Sid, session: &Session) {
         }
     }
     presence::socket_gone(shared, user, sid).await;
-}
-
-/// `message:new` for a newly stored message (socket or HTTP fallback); a message ends
-/// its sender's typing indicator in that conversation.
-pub(crate) async fn announce_message(shared: &Shared, message: &Message) {
-    let Some(io) = shared.io() else {
-        return;
-    };
-    if shared
-        .typing
-        .stopped(message.conversation_id, message.sender_id)
-    {
-        emit_stop(io, message.conversation_id, message.sender_id).await;
-    }
-    io.emit(
-        vec![conversation_room(message.conversation_id)],
-        None,
-        MESSAGE_NEW,
-        message,
-    )
-    .await;
 }
 
 /// Sends an ack (if the client asked for one), logging a failure to send it.
@@ -477,20 +455,17 @@ async fn send<A: Adapter>(
 async fn send_inner<A: Adapter>(
     s: &SocketRef<A>,
     args: Result<Vec<Json>, AckFailure>,
-    shared: &Shared,
+    shared: &Arc<Shared>,
 ) -> Result<SendAck, AckFailure> {
     let session = session_of(s).ok_or_else(no_session)?;
     let (conversation, body) = args::send_args(&args?)?;
     let user = session.user;
-    let sent = send_message(&shared.db, &shared.send_limiter, user, conversation, &body)
+    let sent = send_and_announce(shared, user, conversation, body)
         .await
         .map_err(|e| match e {
             SendFailure::Db(db) => internal(MESSAGE_SEND, user, &db),
             other => other.to_ack(),
         })?;
-    if !sent.repeat {
-        announce_message(shared, &sent.message).await;
-    }
     Ok(SendAck {
         success: True,
         message_id: sent.message.id,

@@ -13,6 +13,7 @@ mod helpers;
 mod client;
 
 mod bad_input;
+mod disconnect;
 mod handshake;
 mod limits;
 mod messaging;
