@@ -26,7 +26,7 @@ use crate::rate_limit::{RetryAfter, SendLimiter};
 use crate::realtime::Shared;
 use crate::realtime::typing::emit_stop;
 use chat_wire::event::{MESSAGE_NEW, conversation_room};
-use chat_wire::socket::{AckFailure, SendMessage};
+use chat_wire::socket::SendMessage;
 use chat_wire::text::{TextError, validate_text};
 use chat_wire::{ConversationId, ErrorCode, Message, UserId};
 use std::sync::Arc;
@@ -69,18 +69,6 @@ impl SendError {
             SendError::NotParticipant => ErrorCode::Forbidden,
             SendError::RateLimited(_) => ErrorCode::RateLimited,
             SendError::Db(_) | SendError::Task(_) => ErrorCode::Internal,
-        }
-    }
-
-    /// The failed ack of `message:send`. Internal causes are logged here, not sent.
-    pub fn to_ack(&self) -> AckFailure {
-        match self {
-            SendError::RateLimited(retry) => AckFailure::rate_limited(retry.millis()),
-            SendError::Db(_) | SendError::Task(_) => {
-                tracing::error!(error = ?self, "message:send failed");
-                AckFailure::new(ErrorCode::Internal, "Internal server error")
-            }
-            other => AckFailure::new(other.code(), other.to_string()),
         }
     }
 }

@@ -12,6 +12,8 @@
 //!   `async fn` per client event, registered in one table.
 //! - [`args`]: the [`args::Args`] extractor and the parsers that turn raw event arguments
 //!   into typed values (wrong shapes become `bad_request` acks, never silence).
+//! - [`error`]: [`error::SocketError`], why an event failed, and the one mapping to the
+//!   failed ack (internal causes logged, never sent).
 //! - [`presence`]: which users have sockets on this node, counted per socket; in cluster
 //!   mode also recorded in [`crate::cluster`] so that every node agrees.
 //! - [`typing`]: typing indicators and their 5-second expiry timers.
@@ -35,6 +37,7 @@
 //! did, with no dynamic dispatch added.
 
 pub mod args;
+pub mod error;
 pub mod handlers;
 pub mod limits;
 pub mod pg_driver;
