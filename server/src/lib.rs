@@ -23,8 +23,10 @@
 //!   JSON/query extractors whose rejections use it.
 //! - [`origins`]: the browser-origin allowlist.
 //! - [`telemetry`]: logging, the Prometheus recorder, request metrics.
-//! - `testing` (feature `test-support`): an in-process server on a fresh SQLite file, for
-//!   the tests of other crates (the engine driver, the load tool).
+//!
+//! The integration tests' harness is the dev-only crate `chat-test-support`
+//! (`server/test-support/`), shared by the `api`, `realtime` and `cluster` suites and by
+//! the tests of client-native and chat-load.
 //!
 //! # Where Socket.IO plugs in
 //!
@@ -46,8 +48,6 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
 pub mod telemetry;
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use crate::auth::{JwtKeys, Passwords};
 use crate::config::{Config, DEFAULT_EXTRA_ORIGINS, sqlite_cluster_refusal};

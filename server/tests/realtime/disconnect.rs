@@ -4,9 +4,8 @@
 //! to its end (commit, then `message:new`), or the room would never hear of a message
 //! that is in the history.
 
-use crate::client::SioClient;
-use crate::helpers::{Backend, TestApp};
-use crate::{new_id, send_args, users_in_conversation};
+use chat_test_support::socket::SioClient;
+use chat_test_support::{Backend, TestApp, new_id, send_args, users_in_conversation};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use std::time::Duration;
