@@ -10,7 +10,8 @@
 //! # Layout
 //!
 //! - [`config`]: configuration from the environment (section 8), the JWT secret file.
-//! - [`db`]: the data-access layer over SQLite and PostgreSQL, typed ids, seq assignment.
+//! - [`db`]: the data-access layer over SQLite and PostgreSQL, typed ids; its `write`
+//!   module is the one write path of messages (seq assignment, group commit).
 //! - [`auth`]: JWT issue/verify (HS256), Argon2 passwords, the [`auth::AuthUser`] extractor.
 //! - [`messaging`]: sending a message, for the HTTP fallback and `message:send` alike:
 //!   validate, rate-limit, store and announce `message:new`, as one task that finishes
@@ -18,6 +19,9 @@
 //! - [`rate_limit`]: the per-user token bucket shared by every way of sending.
 //! - [`cluster`]: cluster mode's shared state in PostgreSQL (node leases, sockets for
 //!   presence and the socket cap, send buckets).
+//! - [`realtime`]: the Socket.IO server (handshake, one handler per event, presence,
+//!   typing, the cluster adapters) and its own error type, [`realtime::error::SocketError`],
+//!   mapped to the failed ack in one place.
 //! - [`routes`]: the REST handlers, `/healthz` and `/metrics`.
 //! - [`error`]: [`error::AppError`] (the `{ "error": { code, message } }` answer) and
 //!   JSON/query extractors whose rejections use it.
