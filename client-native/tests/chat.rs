@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 use chat_engine::{ConnectionState, Event, MessageStatus};
+use chat_test_support::{TestServer, spawn_sqlite as spawn_server};
 use chat_wire::{ConversationId, UserId};
 use client_native::api::Api;
 use client_native::{ClientOptions, NativeClient};
-use server::testing::{TestServer, spawn_sqlite as spawn_server};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;

@@ -2,8 +2,8 @@
 //! what happened (everyone connected, every message acked and delivered exactly once).
 #![allow(clippy::unwrap_used)]
 
+use chat_test_support::{TestServer, spawn_sqlite as spawn_server};
 use serde_json::Value;
-use server::testing::{TestServer, spawn_sqlite as spawn_server};
 use std::process::Command;
 
 /// Runs `chat-load` and returns its JSON report (the process runs while the test's runtime

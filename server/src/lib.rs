@@ -10,27 +10,36 @@
 //! # Layout
 //!
 //! - [`config`]: configuration from the environment (section 8), the JWT secret file.
-//! - [`db`]: the data-access layer over SQLite and PostgreSQL, typed ids, seq assignment.
+//! - [`db`]: the data-access layer over SQLite and PostgreSQL, typed ids; its `write`
+//!   module is the one write path of messages (seq assignment, group commit).
 //! - [`auth`]: JWT issue/verify (HS256), Argon2 passwords, the [`auth::AuthUser`] extractor.
-//! - [`messaging`]: the send path shared by the HTTP fallback and `message:send`.
+//! - [`messaging`]: sending a message, for the HTTP fallback and `message:send` alike:
+//!   validate, rate-limit, store and announce `message:new`, as one task that finishes
+//!   even when the caller is dropped (an HTTP client hanging up).
 //! - [`rate_limit`]: the per-user token bucket shared by every way of sending.
 //! - [`cluster`]: cluster mode's shared state in PostgreSQL (node leases, sockets for
 //!   presence and the socket cap, send buckets).
+//! - [`realtime`]: the Socket.IO server (handshake, one handler per event, presence,
+//!   typing, the cluster adapters) and its own error type, [`realtime::error::SocketError`],
+//!   mapped to the failed ack in one place.
 //! - [`routes`]: the REST handlers, `/healthz` and `/metrics`.
 //! - [`error`]: [`error::AppError`] (the `{ "error": { code, message } }` answer) and
 //!   JSON/query extractors whose rejections use it.
 //! - [`origins`]: the browser-origin allowlist.
 //! - [`telemetry`]: logging, the Prometheus recorder, request metrics.
-//! - `testing` (feature `test-support`): an in-process server on a fresh SQLite file, for
-//!   the tests of other crates (the engine driver, the load tool).
+//!
+//! The integration tests' harness is the dev-only crate `chat-test-support`
+//! (`server/test-support/`), shared by the `api`, `realtime` and `cluster` suites and by
+//! the tests of client-native and chat-load.
 //!
 //! # Where Socket.IO plugs in
 //!
-//! The realtime layer (socketioxide) is added as a layer of the router in [`app`] and
-//! takes an [`AppState`] clone: it shares [`AppState::db`] (`is_participant`,
-//! `insert_message` via [`messaging::send_message`], `mark_read`, …),
-//! [`AppState::jwt`] (`verify` for the handshake), [`AppState::rate_limiter`] and
-//! [`AppState::origins`].
+//! The realtime layer (socketioxide) is added as a layer of the router in [`app`]. It
+//! shares [`AppState::db`] (`is_participant`, `mark_read`, …), [`AppState::jwt`]
+//! (`verify` for the handshake) and [`AppState::origins`], and holds the send limiter:
+//! the REST routes reach it through [`AppState::realtime`] for what sockets must hear
+//! (`conversation:new`, and the HTTP fallback's sends through
+//! [`messaging::send_and_announce`]).
 
 pub mod auth;
 pub mod cluster;
@@ -43,8 +52,6 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
 pub mod telemetry;
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use crate::auth::{JwtKeys, Passwords};
 use crate::config::{Config, DEFAULT_EXTRA_ORIGINS, sqlite_cluster_refusal};
@@ -74,7 +81,6 @@ pub struct AppState {
     pub db: Db,
     pub jwt: Arc<JwtKeys>,
     pub passwords: Passwords,
-    pub rate_limiter: Arc<SendLimiter>,
     pub origins: Arc<OriginAllowlist>,
     pub metrics: PrometheusHandle,
     /// The exported web app, served at `/` when it has an `index.html`.
@@ -194,7 +200,7 @@ impl Application {
         let realtime = realtime::Realtime::new(
             db.clone(),
             jwt.clone(),
-            rate_limiter.clone(),
+            rate_limiter,
             &config.cluster_adapter,
             cluster,
         )
@@ -203,7 +209,6 @@ impl Application {
             db,
             jwt,
             passwords,
-            rate_limiter,
             origins: Arc::new(OriginAllowlist::new(local, extra)),
             metrics: telemetry::prometheus(),
             web_dir,

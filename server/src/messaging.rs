@@ -1,13 +1,35 @@
 //! Sending a message: the one path shared by `POST /api/conversations/:id/messages`
-//! and the Socket.IO `message:send` handler, so both apply the same validation, rate
-//! limit and idempotency.
+//! and the Socket.IO `message:send` handler. [`send_and_announce`] validates,
+//! rate-limits, stores (idempotently) and announces `message:new`, so neither caller can
+//! store a message without announcing it, or announce a repeat.
+//!
+//! # Why a send is a task of its own
+//!
+//! axum drops a handler's future when its client disconnects. Were the announcement an
+//! `.await` in the handler after the commit, a client hanging up at that moment would
+//! leave a stored message that no socket was told about (a client only fetches history
+//! when a later `message:new` shows a gap, and after a conversation's last message none
+//! comes). So the store and the announcement run as one spawned task, which the caller
+//! only waits for: once started, it commits and announces whatever becomes of the caller.
+//!
+//! # Order
+//!
+//! As before this module held it: each send announces its own message right after its
+//! commit and before its caller answers, so a sender's next message (sent after the ack
+//! or response) is announced after this one. Messages of different senders committing
+//! at the same moment are announced by their own tasks in either order; seqs still tell
+//! their order, and a client that sees one skip ahead fetches the gap (SPEC.md section 4).
 
 use crate::db::{Db, DbError, InsertOutcome, NewMessage};
 use crate::error::{AppError, NOT_A_PARTICIPANT};
 use crate::rate_limit::{RetryAfter, SendLimiter};
-use chat_wire::socket::{AckFailure, SendMessage};
+use crate::realtime::Shared;
+use crate::realtime::typing::emit_stop;
+use chat_wire::event::{MESSAGE_NEW, conversation_room};
+use chat_wire::socket::SendMessage;
 use chat_wire::text::{TextError, validate_text};
 use chat_wire::{ConversationId, ErrorCode, Message, UserId};
+use std::sync::Arc;
 
 /// A stored message and whether it was stored by this call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +55,9 @@ pub enum SendError {
     RateLimited(RetryAfter),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The send's task panicked or was cancelled (the runtime shutting down).
+    #[error("the send task ended early: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl SendError {
@@ -43,19 +68,7 @@ impl SendError {
             SendError::Text(e) => e.code(),
             SendError::NotParticipant => ErrorCode::Forbidden,
             SendError::RateLimited(_) => ErrorCode::RateLimited,
-            SendError::Db(_) => ErrorCode::Internal,
-        }
-    }
-
-    /// The failed ack of `message:send`. Internal causes are logged here, not sent.
-    pub fn to_ack(&self) -> AckFailure {
-        match self {
-            SendError::RateLimited(retry) => AckFailure::rate_limited(retry.millis()),
-            SendError::Db(e) => {
-                tracing::error!(error = ?e, "message:send failed");
-                AckFailure::new(ErrorCode::Internal, "Internal server error")
-            }
-            other => AckFailure::new(other.code(), other.to_string()),
+            SendError::Db(_) | SendError::Task(_) => ErrorCode::Internal,
         }
     }
 }
@@ -70,6 +83,7 @@ impl From<SendError> for AppError {
             SendError::ReusedElsewhere => AppError::Conflict(e.to_string()),
             SendError::RateLimited(retry) => AppError::RateLimited(retry),
             SendError::Db(db) => db.into(),
+            SendError::Task(task) => AppError::Internal(task.into()),
         }
     }
 }
@@ -80,8 +94,58 @@ pub fn valid_client_message_id(id: &str) -> bool {
     id.len() == 36 && uuid::Uuid::try_parse(id).is_ok()
 }
 
+/// Validates, rate-limits, stores and announces a message from `sender` (see the
+/// module doc).
+pub async fn send_and_announce(
+    shared: &Arc<Shared>,
+    sender: UserId,
+    conversation: ConversationId,
+    body: SendMessage,
+) -> Result<Sent, SendError> {
+    // Counted until announced, so that shutdown waits for a send whose caller is gone.
+    let in_flight = shared.track_send();
+    let shared = shared.clone();
+    let send = tokio::spawn(async move {
+        let sent = store(
+            &shared.db,
+            &shared.send_limiter,
+            sender,
+            conversation,
+            &body,
+        )
+        .await?;
+        if !sent.repeat {
+            announce(&shared, &sent.message).await;
+        }
+        drop(in_flight);
+        Ok(sent)
+    });
+    send.await?
+}
+
+/// `message:new` to the conversation's room, the sender's sockets included; a message
+/// also ends its sender's typing indicator there.
+async fn announce(shared: &Shared, message: &Message) {
+    let Some(io) = shared.io() else {
+        return;
+    };
+    if shared
+        .typing
+        .stopped(message.conversation_id, message.sender_id)
+    {
+        emit_stop(io, message.conversation_id, message.sender_id).await;
+    }
+    io.emit(
+        vec![conversation_room(message.conversation_id)],
+        None,
+        MESSAGE_NEW,
+        message,
+    )
+    .await;
+}
+
 /// Validates, rate-limits and stores a message from `sender`.
-pub async fn send_message(
+async fn store(
     db: &Db,
     limiter: &SendLimiter,
     sender: UserId,

@@ -4,7 +4,6 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::db::{CreateConversationError, HistoryQuery};
 use crate::error::{ApiJson, ApiQuery, AppError};
-use crate::messaging::send_message;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -318,10 +317,7 @@ async fn send_over_http(
     ApiJson(body): ApiJson<SendMessage>,
 ) -> Result<(StatusCode, Json<chat_wire::Message>), AppError> {
     let id = conversation_id(&id)?;
-    let sent = send_message(&state.db, &state.rate_limiter, me, id, &body).await?;
-    if !sent.repeat {
-        state.realtime.message_created(&sent.message).await;
-    }
+    let sent = state.realtime.send_message(me, id, body).await?;
     let status = if sent.repeat {
         StatusCode::OK
     } else {

@@ -14,14 +14,15 @@
 //! run alongside it.
 
 mod conversations;
-mod group_commit;
 mod messages;
 mod realtime;
 mod users;
+mod write;
 
 pub use conversations::{CreateConversationError, CreatedConversation};
-pub use messages::{HistoryQuery, InsertOutcome, NewMessage, ReadOutcome};
+pub use messages::{HistoryQuery, ReadOutcome};
 pub use users::UserCredentials;
+pub use write::{InsertOutcome, NewMessage};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -117,7 +118,7 @@ pub struct Db {
     backend: Backend,
     /// PostgreSQL's message writers (SQLite's single writer gains nothing from batches:
     /// its commits do not wait for the disk).
-    group_commit: Option<group_commit::GroupCommit>,
+    group_commit: Option<write::GroupCommit>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool and `$d` to its [`Dialect`].
@@ -219,7 +220,7 @@ impl Db {
         // sqlx takes an advisory lock here, so nodes starting together migrate once.
         POSTGRES_MIGRATOR.run(&pool).await?;
         Ok(Db {
-            group_commit: Some(group_commit::GroupCommit::start(pool.clone())),
+            group_commit: Some(write::GroupCommit::start(pool.clone())),
             backend: Backend::Postgres(pool),
         })
     }

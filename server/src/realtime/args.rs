@@ -5,8 +5,9 @@
 //! handler the raw JSON arguments, and the parsers here turn a wrong shape into a
 //! `bad_request` ack with a message saying what was expected.
 
-use chat_wire::socket::{AckFailure, SendMessage};
-use chat_wire::{ConversationId, ErrorCode, MessageId};
+use super::error::SocketError;
+use chat_wire::socket::SendMessage;
+use chat_wire::{ConversationId, MessageId};
 use serde_json::Value as Json;
 use socketioxide::adapter::Adapter;
 use socketioxide::handler::{FromMessageParts, Value};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 /// The arguments of an event (the event name removed), or why they are unreadable.
 #[derive(Debug)]
-pub struct Args(pub Result<Vec<Json>, AckFailure>);
+pub struct Args(pub Result<Vec<Json>, SocketError>);
 
 impl<A: Adapter> FromMessageParts<A> for Args {
     type Error = Infallible;
@@ -30,7 +31,7 @@ impl<A: Adapter> FromMessageParts<A> for Args {
     }
 }
 
-fn parse_packet(value: &Value) -> Result<Vec<Json>, AckFailure> {
+fn parse_packet(value: &Value) -> Result<Vec<Json>, SocketError> {
     match value {
         Value::Str(text, binaries) => {
             if binaries.as_ref().is_some_and(|b| !b.is_empty()) {
@@ -49,13 +50,13 @@ fn parse_packet(value: &Value) -> Result<Vec<Json>, AckFailure> {
     }
 }
 
-pub fn bad_request(message: impl Into<String>) -> AckFailure {
-    AckFailure::new(ErrorCode::BadRequest, message)
+fn bad_request(message: impl Into<String>) -> SocketError {
+    SocketError::bad_request(message)
 }
 
 /// A positive integer id. Strings, floats, negatives, zero, null, arrays and objects are
 /// refused: ids are JSON integers on the wire.
-fn positive_id(value: Option<&Json>, name: &str) -> Result<i64, AckFailure> {
+fn positive_id(value: Option<&Json>, name: &str) -> Result<i64, SocketError> {
     match value.and_then(Json::as_i64) {
         Some(id) if id > 0 => Ok(id),
         _ => Err(bad_request(format!("{name} must be a positive integer"))),
@@ -63,24 +64,24 @@ fn positive_id(value: Option<&Json>, name: &str) -> Result<i64, AckFailure> {
 }
 
 /// The first argument as a conversation id.
-pub fn conversation_id(args: &[Json]) -> Result<ConversationId, AckFailure> {
+pub fn conversation_id(args: &[Json]) -> Result<ConversationId, SocketError> {
     positive_id(args.first(), "conversationId").map(ConversationId)
 }
 
 /// The first argument as a message id.
-pub fn message_id(args: &[Json]) -> Result<MessageId, AckFailure> {
+pub fn message_id(args: &[Json]) -> Result<MessageId, SocketError> {
     positive_id(args.first(), "messageId").map(MessageId)
 }
 
 /// `message:send`'s `(conversationId, { clientMessageId, text })`. The UUID and text
-/// rules are checked by `messaging::send_message`, shared with the HTTP fallback.
-pub fn send_args(args: &[Json]) -> Result<(ConversationId, SendMessage), AckFailure> {
+/// rules are checked by `messaging::send_and_announce`, shared with the HTTP fallback.
+pub fn send_args(args: &[Json]) -> Result<(ConversationId, SendMessage), SocketError> {
     let conversation = conversation_id(args)?;
     let body = args
         .get(1)
         .and_then(Json::as_object)
         .ok_or_else(|| bad_request("the second argument must be { clientMessageId, text }"))?;
-    let field = |name: &str| -> Result<String, AckFailure> {
+    let field = |name: &str| -> Result<String, SocketError> {
         body.get(name)
             .and_then(Json::as_str)
             .map(str::to_owned)
@@ -115,7 +116,7 @@ mod tests {
             json!(1e300),
         ] {
             let refused = conversation_id(std::slice::from_ref(&bad)).unwrap_err();
-            assert_eq!(refused.code, ErrorCode::BadRequest, "{bad}");
+            assert!(matches!(refused, SocketError::BadRequest(_)), "{bad}");
         }
         assert!(conversation_id(&[]).is_err());
     }

@@ -1,31 +1,30 @@
 //! The handshake, the connect and disconnect handlers, and one handler per client event.
 //!
 //! Every client event may carry an ack callback, and every handler answers it: success,
-//! or `{ success: false, error, code }`. Arguments arrive raw ([`Args`]) so that a wrong
-//! shape is a `bad_request` ack rather than a skipped handler. Without an ack callback
-//! the answer is simply not sent (`AckSender::send` is a no-op then).
+//! or a [`SocketError`] as the failed ack `{ success: false, error, code }`. Arguments
+//! arrive raw ([`Args`]) so that a wrong shape is a `bad_request` ack rather than a
+//! skipped handler. Without an ack callback the answer is simply not sent
+//! (`AckSender::send` is a no-op then).
 
-use super::args::{self, Args, bad_request};
+use super::args::{self, Args};
+use super::error::SocketError;
 use super::limits::MAX_JOINED_PER_SOCKET;
 use super::presence::{self, Transition};
 use super::typing::emit_stop;
 use super::{Shared, root};
-use crate::error::NOT_A_PARTICIPANT;
-use crate::messaging::{SendError as SendFailure, send_message};
-use crate::rate_limit::RetryAfter;
+use crate::messaging::send_and_announce;
 use chat_wire::event::{
-    AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE, MESSAGE_NEW,
-    MESSAGE_READ, MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_ONLINE, conversation_room,
-    user_room,
+    AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE, MESSAGE_READ,
+    MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_ONLINE, conversation_room, user_room,
 };
-use chat_wire::socket::{AckFailure, JoinAck, OkAck, ReadReceipt, SendAck, True, Typing};
-use chat_wire::{ConversationId, ErrorCode, Message, UserId};
+use chat_wire::socket::{JoinAck, OkAck, ReadReceipt, SendAck, True, Typing};
+use chat_wire::{ConversationId, UserId};
 use serde::Serialize;
 use serde_json::Value as Json;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::socket::{DisconnectReason, Sid};
-use socketioxide::{SendError, SocketError, SocketIo};
+use socketioxide::{self as sio, SocketIo};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -233,28 +232,8 @@ async fn end_session(shared: &Arc<Shared>, sid: Sid, session: &Session) {
     presence::socket_gone(shared, user, sid).await;
 }
 
-/// `message:new` for a newly stored message (socket or HTTP fallback); a message ends
-/// its sender's typing indicator in that conversation.
-pub(crate) async fn announce_message(shared: &Shared, message: &Message) {
-    let Some(io) = shared.io() else {
-        return;
-    };
-    if shared
-        .typing
-        .stopped(message.conversation_id, message.sender_id)
-    {
-        emit_stop(io, message.conversation_id, message.sender_id).await;
-    }
-    io.emit(
-        vec![conversation_room(message.conversation_id)],
-        None,
-        MESSAGE_NEW,
-        message,
-    )
-    .await;
-}
-
-/// Sends an ack (if the client asked for one), logging a failure to send it.
+/// Sends an ack (if the client asked for one), a failure as [`SocketError::into_ack`]
+/// maps it, logging a failure to send it.
 ///
 /// A full send buffer (socketioxide keeps 128 packets per socket) means the client sends
 /// faster than it reads its answers: it is closed rather than left with unanswered acks.
@@ -262,15 +241,18 @@ fn answer<A: Adapter, T: Serialize>(
     s: &SocketRef<A>,
     ack: AckSender<A>,
     event: &'static str,
-    result: Result<T, AckFailure>,
+    result: Result<T, SocketError>,
 ) {
-    let sent = match &result {
-        Ok(success) => ack.send(success),
-        Err(failure) => ack.send(failure),
+    let sent = match result {
+        Ok(success) => ack.send(&success),
+        Err(error) => {
+            let user = session_of(s).map(|session| session.user);
+            ack.send(&error.into_ack(event, s.id, user))
+        }
     };
     match sent {
         Ok(()) => {}
-        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+        Err(sio::SendError::Socket(sio::SocketError::InternalChannelFull)) => {
             close_flooder(s, event);
         }
         Err(e) => tracing::warn!(event, sid = %s.id, error = %e, "could not send an ack"),
@@ -292,10 +274,10 @@ fn close_flooder<A: Adapter>(s: &SocketRef<A>, event: &'static str) {
     tokio::spawn(async move {
         for _ in 0..FLOOD_CLOSE_ATTEMPTS {
             match socket.clone().disconnect() {
-                Err(SocketError::InternalChannelFull) => {
+                Err(sio::SocketError::InternalChannelFull) => {
                     tokio::time::sleep(FLOOD_CLOSE_RETRY).await;
                 }
-                Ok(()) | Err(SocketError::Closed) => return,
+                Ok(()) | Err(sio::SocketError::Closed) => return,
             }
         }
         tracing::warn!(sid = %socket.id, "flooding socket never drained; the heartbeat will drop it");
@@ -306,30 +288,12 @@ fn close_flooder<A: Adapter>(s: &SocketRef<A>, event: &'static str) {
 const FLOOD_CLOSE_RETRY: Duration = Duration::from_millis(20);
 const FLOOD_CLOSE_ATTEMPTS: u32 = 250;
 
-fn rate_limited(retry: RetryAfter) -> AckFailure {
-    AckFailure::rate_limited(retry.millis())
-}
-
-fn forbidden() -> AckFailure {
-    AckFailure::new(ErrorCode::Forbidden, NOT_A_PARTICIPANT)
-}
-
-fn internal(event: &'static str, user: UserId, error: &dyn std::fmt::Debug) -> AckFailure {
-    tracing::error!(event, %user, ?error, "internal error");
-    AckFailure::new(ErrorCode::Internal, "Internal server error")
-}
-
-fn no_session() -> AckFailure {
-    tracing::error!("event on a socket without a session");
-    AckFailure::new(ErrorCode::Internal, "Internal server error")
-}
-
 /// Whether `user` is in `conversation`, answered from the session's cache when it can.
 async fn is_member(
     shared: &Shared,
     session: &Session,
     conversation: ConversationId,
-) -> Result<bool, AckFailure> {
+) -> Result<bool, SocketError> {
     if locked(&session.member_of).contains(&conversation) {
         return Ok(true);
     }
@@ -343,7 +307,7 @@ async fn is_member(
             Ok(true)
         }
         Ok(false) => Ok(false),
-        Err(e) => Err(internal("participant check", session.user, &e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -361,30 +325,27 @@ async fn join<A: Adapter>(
 
 async fn join_inner<A: Adapter>(
     s: &SocketRef<A>,
-    args: Result<Vec<Json>, AckFailure>,
+    args: Result<Vec<Json>, SocketError>,
     shared: &Shared,
-) -> Result<JoinAck, AckFailure> {
-    let session = session_of(s).ok_or_else(no_session)?;
+) -> Result<JoinAck, SocketError> {
+    let session = session_of(s).ok_or(SocketError::NoSession)?;
     let conversation = args::conversation_id(&args?)?;
     let user = session.user;
-    shared.join_limiter.check(user).map_err(rate_limited)?;
+    shared
+        .join_limiter
+        .check(user)
+        .map_err(SocketError::RateLimited)?;
     let already = locked(&session.joined).contains(&conversation);
     if !already && locked(&session.joined).len() >= MAX_JOINED_PER_SOCKET {
-        return Err(bad_request(format!(
+        return Err(SocketError::bad_request(format!(
             "a socket may join at most {MAX_JOINED_PER_SOCKET} conversations; leave one first"
         )));
     }
     // Participation first: a non-participant must never be in the room, not even briefly.
-    match shared.db.is_participant(conversation, user).await {
-        Ok(true) => {}
-        Ok(false) => return Err(forbidden()),
-        Err(e) => return Err(internal(CONVERSATION_JOIN, user, &e)),
+    if !shared.db.is_participant(conversation, user).await? {
+        return Err(SocketError::NotParticipant);
     }
-    let participants = shared
-        .db
-        .participant_ids(conversation)
-        .await
-        .map_err(|e| internal(CONVERSATION_JOIN, user, &e))?;
+    let participants = shared.db.participant_ids(conversation).await?;
     let room = conversation_room(conversation);
     s.join(room.clone());
     // Then lastSeq, read only once the socket is in the room: a message committed before
@@ -396,11 +357,11 @@ async fn join_inner<A: Adapter>(
         Ok(None) => {
             // Removed from the conversation meanwhile (not possible through the API today).
             s.leave(room);
-            return Err(forbidden());
+            return Err(SocketError::NotParticipant);
         }
         Err(e) => {
             s.leave(room);
-            return Err(internal(CONVERSATION_JOIN, user, &e));
+            return Err(e.into());
         }
     };
     let newly = locked(&session.joined).insert(conversation);
@@ -437,13 +398,16 @@ async fn leave<A: Adapter>(
 
 async fn leave_inner<A: Adapter>(
     s: &SocketRef<A>,
-    args: Result<Vec<Json>, AckFailure>,
+    args: Result<Vec<Json>, SocketError>,
     shared: &Shared,
-) -> Result<OkAck, AckFailure> {
-    let session = session_of(s).ok_or_else(no_session)?;
+) -> Result<OkAck, SocketError> {
+    let session = session_of(s).ok_or(SocketError::NoSession)?;
     let conversation = args::conversation_id(&args?)?;
     let user = session.user;
-    shared.join_limiter.check(user).map_err(rate_limited)?;
+    shared
+        .join_limiter
+        .check(user)
+        .map_err(SocketError::RateLimited)?;
     let was_joined = locked(&session.joined).remove(&conversation);
     if was_joined {
         s.leave(conversation_room(conversation));
@@ -466,8 +430,7 @@ async fn send<A: Adapter>(
 ) {
     // Held until the ack is sent: shutdown waits for it.
     let Some(_in_flight) = shared.begin_send() else {
-        let refused = AckFailure::new(ErrorCode::Internal, "Server is shutting down");
-        answer::<A, SendAck>(&s, ack, MESSAGE_SEND, Err(refused));
+        answer::<A, SendAck>(&s, ack, MESSAGE_SEND, Err(SocketError::ShuttingDown));
         return;
     };
     let result = send_inner(&s, args, &shared).await;
@@ -476,21 +439,13 @@ async fn send<A: Adapter>(
 
 async fn send_inner<A: Adapter>(
     s: &SocketRef<A>,
-    args: Result<Vec<Json>, AckFailure>,
-    shared: &Shared,
-) -> Result<SendAck, AckFailure> {
-    let session = session_of(s).ok_or_else(no_session)?;
+    args: Result<Vec<Json>, SocketError>,
+    shared: &Arc<Shared>,
+) -> Result<SendAck, SocketError> {
+    let session = session_of(s).ok_or(SocketError::NoSession)?;
     let (conversation, body) = args::send_args(&args?)?;
     let user = session.user;
-    let sent = send_message(&shared.db, &shared.send_limiter, user, conversation, &body)
-        .await
-        .map_err(|e| match e {
-            SendFailure::Db(db) => internal(MESSAGE_SEND, user, &db),
-            other => other.to_ack(),
-        })?;
-    if !sent.repeat {
-        announce_message(shared, &sent.message).await;
-    }
+    let sent = send_and_announce(shared, user, conversation, body).await?;
     Ok(SendAck {
         success: True,
         message_id: sent.message.id,
@@ -524,16 +479,19 @@ async fn typing_stop<A: Adapter>(
 
 async fn typing_inner<A: Adapter>(
     s: &SocketRef<A>,
-    args: Result<Vec<Json>, AckFailure>,
+    args: Result<Vec<Json>, SocketError>,
     shared: &Shared,
     start: bool,
-) -> Result<OkAck, AckFailure> {
-    let session = session_of(s).ok_or_else(no_session)?;
+) -> Result<OkAck, SocketError> {
+    let session = session_of(s).ok_or(SocketError::NoSession)?;
     let conversation = args::conversation_id(&args?)?;
     let user = session.user;
-    shared.typing_limiter.check(user).map_err(rate_limited)?;
+    shared
+        .typing_limiter
+        .check(user)
+        .map_err(SocketError::RateLimited)?;
     if !is_member(shared, &session, conversation).await? {
-        return Err(forbidden());
+        return Err(SocketError::NotParticipant);
     }
     let Some(io) = shared.io() else {
         return Ok(OkAck::default());
@@ -568,32 +526,30 @@ async fn read<A: Adapter>(
 
 async fn read_inner<A: Adapter>(
     s: &SocketRef<A>,
-    args: Result<Vec<Json>, AckFailure>,
+    args: Result<Vec<Json>, SocketError>,
     shared: &Shared,
-) -> Result<OkAck, AckFailure> {
-    let session = session_of(s).ok_or_else(no_session)?;
+) -> Result<OkAck, SocketError> {
+    let session = session_of(s).ok_or(SocketError::NoSession)?;
     let message = args::message_id(&args?)?;
     let user = session.user;
-    shared.read_limiter.check(user).map_err(rate_limited)?;
-    let not_visible = || {
-        AckFailure::new(
-            ErrorCode::Forbidden,
-            "No such message in your conversations",
-        )
-    };
-    match shared.db.visible_message(message, user).await {
-        Ok(Some((_, sender))) if sender == user => {
-            return Err(bad_request("you cannot mark your own message as read"));
+    shared
+        .read_limiter
+        .check(user)
+        .map_err(SocketError::RateLimited)?;
+    match shared.db.visible_message(message, user).await? {
+        Some((_, sender)) if sender == user => {
+            return Err(SocketError::bad_request(
+                "you cannot mark your own message as read",
+            ));
         }
-        Ok(Some(_)) => {}
-        Ok(None) => return Err(not_visible()),
-        Err(e) => return Err(internal(MESSAGE_READ, user, &e)),
+        Some(_) => {}
+        None => return Err(SocketError::MessageNotVisible),
     }
-    let outcome = match shared.db.mark_read(message, user).await {
-        Ok(Some(outcome)) => outcome,
-        Ok(None) => return Err(not_visible()),
-        Err(e) => return Err(internal(MESSAGE_READ, user, &e)),
-    };
+    let outcome = shared
+        .db
+        .mark_read(message, user)
+        .await?
+        .ok_or(SocketError::MessageNotVisible)?;
     if outcome.newly_read {
         let receipt = ReadReceipt {
             message_id: message,
@@ -612,7 +568,12 @@ async fn read_inner<A: Adapter>(
 /// Any other event: logged, and answered `bad_request` if it asked for an ack.
 async fn unknown_event<A: Adapter>(s: SocketRef<A>, Event(event): Event, ack: AckSender<A>) {
     tracing::debug!(sid = %s.id, event = %event.chars().take(64).collect::<String>(), "unknown event");
-    answer::<A, OkAck>(&s, ack, "unknown", Err(bad_request("unknown event")));
+    answer::<A, OkAck>(
+        &s,
+        ack,
+        "unknown",
+        Err(SocketError::bad_request("unknown event")),
+    );
 }
 
 #[cfg(test)]

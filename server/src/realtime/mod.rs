@@ -3,7 +3,7 @@
 //!
 //! [`Realtime`] owns the [`SocketIo`] handle and its tower layer; [`crate::app`] mounts
 //! the layer behind [`http_guard`] (origin allowlist and CORS for the handshake), and the
-//! REST routes call [`Realtime::conversation_created`] and [`Realtime::message_created`]
+//! REST routes call [`Realtime::conversation_created`] and [`Realtime::send_message`]
 //! so that `conversation:new` and the HTTP fallback's `message:new` reach sockets too.
 //!
 //! # Layout
@@ -12,6 +12,8 @@
 //!   `async fn` per client event, registered in one table.
 //! - [`args`]: the [`args::Args`] extractor and the parsers that turn raw event arguments
 //!   into typed values (wrong shapes become `bad_request` acks, never silence).
+//! - [`error`]: [`error::SocketError`], why an event failed, and the one mapping to the
+//!   failed ack (internal causes logged, never sent).
 //! - [`presence`]: which users have sockets on this node, counted per socket; in cluster
 //!   mode also recorded in [`crate::cluster`] so that every node agrees.
 //! - [`typing`]: typing indicators and their 5-second expiry timers.
@@ -35,6 +37,7 @@
 //! did, with no dynamic dispatch added.
 
 pub mod args;
+pub mod error;
 pub mod handlers;
 pub mod limits;
 pub mod pg_driver;
@@ -45,6 +48,7 @@ use crate::auth::JwtKeys;
 use crate::cluster::Cluster;
 use crate::config::ClusterAdapter;
 use crate::db::Db;
+use crate::messaging::{self, SendError, Sent};
 use crate::origins::OriginAllowlist;
 use crate::rate_limit::{RateLimiter, SendLimiter};
 use anyhow::Context;
@@ -53,10 +57,10 @@ use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chat_wire::Message;
 use chat_wire::event::{CONVERSATION_NEW, user_room};
 use chat_wire::limits::MAX_PAYLOAD_BYTES;
-use chat_wire::socket::Conversation;
+use chat_wire::socket::{Conversation, SendMessage};
+use chat_wire::{ConversationId, UserId};
 use limits::{
     JOIN_EVENTS_PER_SECOND, READ_EVENTS_PER_SECOND, SHUTDOWN_DRAIN_TIMEOUT,
     TYPING_EVENTS_PER_SECOND,
@@ -111,7 +115,8 @@ pub struct Shared {
     pub typing: Arc<TypingRegistry>,
     /// Set when shutdown starts: new handshakes and new sends are refused.
     closing: AtomicBool,
-    /// `message:send` handlers running now; shutdown waits for them.
+    /// Sends running now (`message:send` handlers until their ack, and each store and
+    /// announcement until done); shutdown waits for them.
     in_flight: AtomicUsize,
     drained: Notify,
 }
@@ -129,9 +134,15 @@ impl Shared {
     /// Marks a send as running, or `None` when shutting down. The count is taken before
     /// the flag is read, so shutdown never misses a send that passed the check.
     pub fn begin_send(self: &Arc<Self>) -> Option<InFlight> {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let guard = InFlight(self.clone());
+        let guard = self.track_send();
         if self.is_closing() { None } else { Some(guard) }
+    }
+
+    /// Marks a send as running, even while shutting down ([`begin_send`](Self::begin_send)
+    /// refuses new sockets' sends; this counts a send already let in until it is done).
+    pub fn track_send(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self.clone())
     }
 }
 
@@ -414,10 +425,15 @@ impl Realtime {
             .await;
     }
 
-    /// `message:new` to the conversation's room, for a message stored by the HTTP
-    /// fallback (the socket path broadcasts itself). Also ends the sender's typing.
-    pub async fn message_created(&self, message: &Message) {
-        handlers::announce_message(&self.shared, message).await;
+    /// Stores and announces a message sent over the HTTP fallback, as `message:send`
+    /// does ([`messaging::send_and_announce`]).
+    pub async fn send_message(
+        &self,
+        sender: UserId,
+        conversation: ConversationId,
+        body: SendMessage,
+    ) -> Result<Sent, SendError> {
+        messaging::send_and_announce(&self.shared, sender, conversation, body).await
     }
 
     /// Graceful shutdown (SPEC.md section 8): refuse new handshakes and sends, let the

@@ -1,6 +1,6 @@
 //! Register, login, tokens, user lookup.
 
-use crate::helpers::{JWT_SECRET, TestApp, assert_error, on_both_backends};
+use chat_test_support::{JWT_SECRET, assert_error, on_both_backends};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Bad input of every shape: answered in the error shape, never a panic, never a partial
 //! row, never another user's data.
 
-use crate::helpers::{TestApp, assert_error, on_both_backends};
+use chat_test_support::{assert_error, on_both_backends};
 use chat_wire::limits::{MAX_PAYLOAD_BYTES, MAX_USERNAME_CHARS};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! Creating and listing conversations.
 
-use crate::helpers::{TestApp, assert_error, on_both_backends};
+use chat_test_support::{assert_error, on_both_backends};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! Sending over HTTP, idempotency, history, read receipts, concurrency.
 
-use crate::helpers::{Backend, TestApp, TestUser, assert_error, on_both_backends};
+use chat_test_support::{Backend, TestApp, TestUser, assert_error, on_both_backends};
 use chat_wire::{ConversationId, MessageId, UserId};
 use futures_util::future::join_all;
 use reqwest::StatusCode;

@@ -1,6 +1,6 @@
 //! Health, metrics, origins, the web app, unknown routes.
 
-use crate::helpers::{Backend, TestApp, assert_error, on_both_backends};
+use chat_test_support::{Backend, TestApp, assert_error, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -1,8 +1,9 @@
 //! Broadcasts cross nodes: messages (socket and HTTP fallback), typing, read receipts and
 //! new conversations reach sockets on the other node, exactly once.
 
-use crate::client::SioClient;
-use crate::{new_id, on_both_adapters, send_args, users_in_conversation};
+use crate::on_both_adapters;
+use chat_test_support::socket::SioClient;
+use chat_test_support::{new_id, send_args, users_in_conversation};
 use serde_json::json;
 
 on_both_adapters! {

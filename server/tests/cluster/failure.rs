@@ -2,9 +2,9 @@
 //! runs out, and a surviving node announces its users offline, unless they still have a
 //! socket elsewhere. A node that stops gracefully says goodbye itself, at once.
 
-use crate::client::{SioClient, WAIT};
-use crate::helpers::TestApp;
-use crate::{Adapter, new_id, on_both_adapters_with_lease, send_args, users_in_conversation};
+use crate::{Adapter, on_both_adapters_with_lease};
+use chat_test_support::socket::{SioClient, WAIT};
+use chat_test_support::{TestApp, new_id, send_args, users_in_conversation};
 use serde_json::json;
 use server::cluster::DEFAULT_LEASE;
 use server::config::ClusterAdapter;

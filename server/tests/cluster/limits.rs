@@ -1,8 +1,9 @@
 //! Limits across nodes: the send rate and the socket cap are per user over the cluster,
 //! not per node.
 
-use crate::client::{Connect, ConnectFailure, SioClient, WAIT};
-use crate::{new_id, on_both_adapters, send_args, users_in_conversation};
+use crate::on_both_adapters;
+use chat_test_support::socket::{Connect, ConnectFailure, SioClient, WAIT};
+use chat_test_support::{new_id, send_args, users_in_conversation};
 use serde_json::{Value, json};
 
 on_both_adapters! {

@@ -3,18 +3,11 @@
 //! with `CLUSTER_ADAPTER=redis` (channels under a prefix of the test's own, so tests
 //! sharing one Redis never hear each other).
 //!
-//! PostgreSQL follows the REST suite's contract (`CHAT_TEST_POSTGRES_URL`; skipped with a
-//! line on stderr outside CI, a failure in CI). Redis is `CHAT_TEST_REDIS_URL` (default
-//! `redis://127.0.0.1:6379`), with the same rule: `skipped: Redis not reachable at …`.
+//! The harness is `chat-test-support` (`server/test-support/`). PostgreSQL follows its
+//! contract (`CHAT_TEST_POSTGRES_URL`; skipped with a line on stderr outside CI, a
+//! failure in CI). Redis is `CHAT_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`),
+//! with the same rule: `skipped: Redis not reachable at …`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../api/helpers.rs"]
-mod helpers;
-
-#[allow(dead_code)]
-#[path = "../realtime/client.rs"]
-mod client;
 
 mod broadcast;
 mod failure;
@@ -22,8 +15,7 @@ mod limits;
 mod presence;
 mod refusal;
 
-use helpers::{TestApp, TestUser};
-use serde_json::{Value, json};
+use chat_test_support::TestApp;
 use server::cluster::DEFAULT_LEASE;
 use server::config::ClusterAdapter;
 use socketioxide_redis::drivers::redis::redis_client;
@@ -111,7 +103,7 @@ macro_rules! on_both_adapters_with_lease {
                 #[allow(unused_imports)]
                 use super::*;
 
-                async fn body($app: $crate::helpers::TestApp) $body
+                async fn body($app: chat_test_support::TestApp) $body
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
@@ -165,27 +157,4 @@ pub async fn adapter_settings(adapter: Adapter) -> Option<ClusterAdapter> {
 pub async fn one_node(adapter: Adapter, lease: Duration) -> Option<TestApp> {
     let settings = adapter_settings(adapter).await?;
     TestApp::spawn_cluster(1, settings, lease).await?.pop()
-}
-
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// Registers `names` on `app` and creates one conversation between all of them.
-pub async fn users_in_conversation(app: &TestApp, names: &[&str]) -> (Vec<TestUser>, i64) {
-    let mut users = Vec::new();
-    for name in names {
-        users.push(app.register(name).await);
-    }
-    let others: Vec<&TestUser> = users[1..].iter().collect();
-    let conversation = app.conversation(&users[0], &others, None).await;
-    (users, conversation["id"].as_i64().unwrap())
-}
-
-/// `message:send` arguments.
-pub fn send_args(conversation: i64, client_message_id: &str, text: &str) -> Vec<Value> {
-    vec![
-        json!(conversation),
-        json!({ "clientMessageId": client_message_id, "text": text }),
-    ]
 }

@@ -1,8 +1,9 @@
 //! Presence across nodes: a user is online from their first socket on any node to the
 //! end of their last one on any node, and the join ack counts every node's sockets.
 
-use crate::client::SioClient;
-use crate::{new_id, on_both_adapters, send_args, users_in_conversation};
+use crate::on_both_adapters;
+use chat_test_support::socket::SioClient;
+use chat_test_support::{new_id, send_args, users_in_conversation};
 use serde_json::json;
 
 on_both_adapters! {

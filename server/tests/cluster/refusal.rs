@@ -1,6 +1,6 @@
 //! SQLite is single-node only: cluster mode on it is refused at start, in one line.
 
-use crate::helpers::JWT_SECRET;
+use chat_test_support::JWT_SECRET;
 use server::Application;
 use server::auth::Passwords;
 use server::config::{ClusterAdapter, Config};

@@ -1,9 +1,10 @@
 //! Bad input of every shape gets a `bad_request`/`forbidden` ack or a closed socket;
 //! the server never panics and other sockets never notice.
 
-use crate::client::SioClient;
-use crate::helpers::{TestApp, on_both_backends};
-use crate::{assert_failure, new_id, send_args, users_in_conversation};
+use chat_test_support::socket::SioClient;
+use chat_test_support::{
+    assert_failure, new_id, on_both_backends, send_args, users_in_conversation,
+};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Ws;
 

@@ -1,8 +1,8 @@
 //! The handshake: JWT in the auth payload or the query, the spec's CONNECT_ERROR
 //! messages, the origin allowlist on both transports, and the token-expiry disconnect.
 
-use crate::client::{Connect, ConnectFailure, SioClient};
-use crate::helpers::{JWT_SECRET, TestApp, on_both_backends};
+use chat_test_support::socket::{Connect, ConnectFailure, SioClient};
+use chat_test_support::{JWT_SECRET, on_both_backends};
 use serde_json::json;
 use server::auth::JwtKeys;
 use std::time::Duration;
@@ -54,7 +54,7 @@ on_both_backends! {
         // The other socket of the same user is untouched.
         let mut long_lived = long_lived;
         let ack = long_lived.call("conversation:join", vec![json!(999_999)]).await;
-        crate::assert_failure(&ack, "forbidden");
+        chat_test_support::assert_failure(&ack, "forbidden");
     }
 
     async fn a_websocket_handshake_from_a_foreign_origin_is_refused(app: TestApp) {

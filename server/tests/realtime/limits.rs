@@ -1,15 +1,14 @@
 //! Limits: frame and payload size on both transports, sockets per user, join floods,
 //! the send rate; and graceful shutdown.
 
-use crate::client::{Connect, ConnectFailure, SioClient, WAIT, ws_url};
-use crate::helpers::{JWT_SECRET, TestApp, on_both_backends};
-use crate::{assert_failure, new_id, send_args, users_in_conversation};
+use chat_test_support::socket::{Connect, ConnectFailure, SioClient, WAIT, ws_url};
+use chat_test_support::{
+    assert_failure, new_id, on_both_backends, send_args, test_config, users_in_conversation,
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use server::Application;
 use server::auth::Passwords;
-use server::config::{ClusterAdapter, Config};
-use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::MaybeTlsStream;
@@ -183,16 +182,7 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_tells_every_socket() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        bind_addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("chat.db").display()),
-        jwt_secret: JWT_SECRET.to_vec(),
-        jwt_ttl: Duration::from_secs(3600),
-        allowed_origins: None,
-        web_dir: PathBuf::from("/nonexistent/web"),
-        cluster_adapter: ClusterAdapter::None,
-        cluster_lease: server::cluster::DEFAULT_LEASE,
-    };
+    let config = test_config(format!("sqlite://{}", dir.path().join("chat.db").display()));
     let app = Application::build_with(config, Passwords::for_tests())
         .await
         .unwrap();

@@ -1,9 +1,8 @@
 //! Presence: counted over all of a user's sockets, told only to people who share a
 //! conversation with the user.
 
-use crate::client::SioClient;
-use crate::helpers::{TestApp, on_both_backends};
-use crate::{new_id, send_args, users_in_conversation};
+use chat_test_support::socket::SioClient;
+use chat_test_support::{new_id, on_both_backends, send_args, users_in_conversation};
 use serde_json::json;
 
 on_both_backends! {

@@ -1,8 +1,9 @@
 //! Read receipts: stored once per (message, reader), told to the sender once.
 
-use crate::client::SioClient;
-use crate::helpers::{TestApp, on_both_backends};
-use crate::{assert_failure, new_id, send_args, users_in_conversation};
+use chat_test_support::socket::SioClient;
+use chat_test_support::{
+    assert_failure, new_id, on_both_backends, send_args, users_in_conversation,
+};
 use serde_json::json;
 
 on_both_backends! {

@@ -1,8 +1,7 @@
 //! Typing: relayed to the room without the typist, and always ended by the server.
 
-use crate::client::SioClient;
-use crate::helpers::{TestApp, on_both_backends};
-use crate::{new_id, send_args, users_in_conversation};
+use chat_test_support::socket::SioClient;
+use chat_test_support::{new_id, on_both_backends, send_args, users_in_conversation};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -40,7 +39,7 @@ on_both_backends! {
         b.recv("typing:start").await;
         let args = tokio::time::timeout(Duration::from_secs(8), async {
             loop {
-                if let crate::client::Incoming::Event(name, args) = b.next_patient().await
+                if let chat_test_support::socket::Incoming::Event(name, args) = b.next_patient().await
                     && name == "typing:stop"
                 {
                     return args;

@@ -17,8 +17,9 @@
 //! [`Db::insert_message_alone`]), so each sender gets its own outcome or error and one
 //! misbehaving message never fails the others.
 
-use super::messages::{InsertOutcome, QueuedMessage, insert_batch_postgres};
-use super::{Backend, Db, DbError};
+use super::batch::insert_batch_postgres;
+use super::{InsertOutcome, QueuedMessage};
+use crate::db::{Backend, Db, DbError};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,7 +29,7 @@ const MAX_BATCH: usize = 256;
 /// The queue to the writer. Dropping the last [`Db`] clone closes it, and the writer
 /// ends.
 #[derive(Clone, Debug)]
-pub(super) struct GroupCommit {
+pub(crate) struct GroupCommit {
     queue: mpsc::Sender<Job>,
 }
 
