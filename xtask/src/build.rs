@@ -320,3 +320,58 @@ pub fn web_app(root: &Path) -> Result {
         "expo export",
     )
 }
+
+/// Exports the app for iOS and Android offline (`expo export`, Hermes bytecode) into a
+/// temporary directory, and checks that each platform's bundle contains the engine: a
+/// piece of the JS build's data segment (a base64 string only the engine has).
+pub fn native_exports(root: &Path) -> Result {
+    let app = root.join("js/app");
+    let engine = std::fs::read_to_string(js_build_dir(root).join("engine.js"))
+        .map_err(|e| crate::Failure(format!("the JS build is missing ({e}): build it first")))?;
+    let Some(marker) = js_build::data_marker(&engine) else {
+        return fail!("js/client/pkg-js/engine.js has no data segment to look for");
+    };
+    let out = std::env::temp_dir().join(format!("chat-native-export-{}", std::process::id()));
+    for platform in ["ios", "android"] {
+        heading(&format!(
+            "exporting the app for {platform} (js/app, Hermes)"
+        ));
+        let dir = out.join(platform);
+        run_command(
+            Command::new(root.join("node_modules/.bin/expo"))
+                .current_dir(&app)
+                .args(["export", "--platform", platform, "--output-dir"])
+                .arg(&dir)
+                .env("CI", "1")
+                .env("EXPO_NO_TELEMETRY", "1")
+                .env("EXPO_OFFLINE", "1"),
+            "expo export",
+        )?;
+        let bundles = dir.join("_expo/static/js").join(platform);
+        let found = std::fs::read_dir(&bundles)
+            .map_err(|e| crate::Failure(format!("no bundles in {}: {e}", bundles.display())))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "hbc"))
+            .map(|path| {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                let has = bytes
+                    .windows(marker.len())
+                    .any(|window| window == marker.as_bytes());
+                (path, bytes.len(), has)
+            })
+            .collect::<Vec<_>>();
+        match found.iter().find(|(_, _, has)| *has) {
+            Some((path, len, _)) => println!(
+                "    {platform}: {} ({:.0} KiB of Hermes bytecode) contains the engine",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                kib(*len as u64)
+            ),
+            None if found.is_empty() => {
+                return fail!("the {platform} export has no Hermes bytecode (.hbc) bundle");
+            }
+            None => return fail!("the {platform} Hermes bundle does not contain the engine"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    Ok(())
+}

@@ -112,6 +112,27 @@ pub fn instantiable(wasm2js: &str) -> Result<String> {
     Ok(out)
 }
 
+/// A piece of the engine's data segment as `wasm2js` wrote it (the first base64 string of
+/// 200 characters or more, its first 48), to find the engine in a bundle.
+pub fn data_marker(engine_js: &str) -> Option<String> {
+    let is_base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let bytes = engine_js.as_bytes();
+    let mut start = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match (start, is_base64(b)) {
+            (None, true) if i > 0 && bytes[i - 1] == b'"' => start = Some(i),
+            (Some(s), false) => {
+                if b == b'"' && i - s >= 200 {
+                    return Some(engine_js[s..s + 48].to_owned());
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +162,14 @@ mod tests {
             )
         );
         assert!(instantiable("export var x = 1;").is_err());
+    }
+
+    #[test]
+    fn the_data_marker_is_the_start_of_the_first_long_base64_string() {
+        let data = "QUJD".repeat(60);
+        let js = format!("f(a,\"short\");g(b,1048576,\"{data}\");");
+        assert_eq!(data_marker(&js).as_deref(), Some(&data[..48]));
+        assert_eq!(data_marker("f(\"abc\")"), None);
     }
 
     #[test]

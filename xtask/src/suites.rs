@@ -264,6 +264,19 @@ pub fn test(root: &Path, soak: bool) -> Result {
             "web app export (js/app → js/app/dist) and chat-server",
             || web_app_and_server(root),
         );
+    if js_build.is_some() {
+        // Issue 13: the app on phones. Both exports run offline; each Hermes bundle must
+        // contain the engine's JS build.
+        run.task(
+            "app exports for iOS and Android (Hermes bundles contain the engine)",
+            || build::native_exports(root),
+        );
+    } else {
+        run.skip(
+            "app exports for iOS and Android (Hermes bundles contain the engine)",
+            "the JS build did not build",
+        );
+    }
     if app_built {
         run.suite(
             "browser end-to-end (tests/e2e, Playwright)",
