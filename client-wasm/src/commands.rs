@@ -183,6 +183,14 @@ commands! {
         driver.destroy();
         Ok(())
     };
+
+    /// What the reachability adapter reports: `false` closes the connection at once and queues sends (retries do not count down); `true` reconnects at once.
+    18 method set_online(online: Online) -> () as "void" =
+        |driver| driver.command(|engine, now| engine.handle_network(now, online.0));
+
+    /// What the lifecycle adapter reports when the app comes back to the foreground: a connection that is down (lost while asleep, or waiting out a backoff) is tried again at once, and catches up.
+    19 method foreground() -> () as "void" =
+        |driver| driver.command(|engine, now| engine.handle_foreground(now));
 }
 
 /// The doc of the TypeScript `ChatEngine` interface.
@@ -303,6 +311,18 @@ impl Arg for Token {
             Some(token) if !token.is_empty() => Ok(Token(token)),
             _ => Err(WebError::Token),
         }
+    }
+}
+
+/// Whether the network is reachable (`setOnline`): a boolean.
+#[derive(Debug)]
+pub struct Online(pub bool);
+
+impl Arg for Online {
+    const TS: &'static str = "boolean";
+    #[cfg(target_arch = "wasm32")]
+    fn from_js(value: &JsValue) -> Result<Self, WebError> {
+        value.as_bool().map(Online).ok_or(WebError::Online)
     }
 }
 

@@ -70,7 +70,7 @@ refusals! {
     GetToken => "invalid_options",
         "createChatEngine: `getToken` must be a function returning a token (or a Promise of one)";
     Storage => "invalid_options",
-        "createChatEngine: `storage` must be \"local\" or \"memory\" (got {options.storage})";
+        "createChatEngine: `storage` must be \"local\", \"memory\" or an object with getItem, setItem and removeItem functions (got {options.storage})";
     Transport => "invalid_options",
         "createChatEngine: `transport` must be \"websocket\" or \"http\" (got {options.transport})";
     UserId => "invalid_options",
@@ -87,6 +87,7 @@ refusals! {
     ClientMessageId => "invalid_argument", "a clientMessageId must be a UUID string (got {a})";
     Subscriber => "invalid_argument", "a subscriber must be a function";
     EventListener => "invalid_argument", "an event listener must be a function";
+    Online => "invalid_argument", "setOnline takes a boolean (got {a})";
     // `send` refused the text (chat_wire::text::TextError).
     TextEmpty => "invalid_text", "the message cannot be sent: text must not be empty";
     TextTooLong => "invalid_text", "the message cannot be sent: text is longer than 1000 characters";

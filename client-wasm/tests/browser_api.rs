@@ -170,8 +170,8 @@ fn a_refusal_is_thrown_as_its_number() {
     let number = |error: WebError| JsValue::from(error).as_f64();
     assert_eq!(number(WebError::OptionsNotObject), Some(1.0));
     assert_eq!(number(WebError::ConversationId), Some(9.0));
-    assert_eq!(number(WebError::TextEmpty), Some(18.0));
-    assert_eq!(number(WebError::Destroyed), Some(21.0));
+    assert_eq!(number(WebError::TextEmpty), Some(19.0));
+    assert_eq!(number(WebError::Destroyed), Some(22.0));
 }
 
 #[wasm_bindgen_test]

@@ -153,9 +153,8 @@ async fn offline_closes_the_socket_at_once_and_online_reconnects_and_flushes() {
     })
     .await;
 
-    let window = web_sys::window().unwrap();
-    let offline = web_sys::Event::new("offline").unwrap();
-    window.dispatch_event(&offline).unwrap();
+    // What js/client's reachability adapter calls (on the web: the window's `offline`).
+    a.set_online(false.into()).unwrap();
     assert_eq!(
         state(&a.snapshot()),
         "disconnected",
@@ -174,8 +173,7 @@ async fn offline_closes_the_socket_at_once_and_online_reconnects_and_flushes() {
         "no attempt while offline"
     );
 
-    let online = web_sys::Event::new("online").unwrap();
-    window.dispatch_event(&online).unwrap();
+    a.set_online(true.into()).unwrap();
     assert_eq!(
         state(&a.snapshot()),
         "connecting",
@@ -188,6 +186,32 @@ async fn offline_closes_the_socket_at_once_and_online_reconnects_and_flushes() {
         |s| state(s) == "connected" && has_message(s, conversation, "written offline", "sent"),
     )
     .await;
+    a.destroy().unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_foreground_reconnects_a_lost_connection_at_once() {
+    let url = server("foreground").await;
+    let alice = register(&url).await;
+    let a = engine(&url, &alice);
+    a.connect().unwrap();
+    wait_for(&a, "connected", TIMEOUT, |s| state(s) == "connected").await;
+    // The socket lost, as when a phone sleeps; then the app comes to the foreground.
+    a.set_online(false.into()).unwrap();
+    a.set_online(true.into()).unwrap();
+    a.foreground().unwrap();
+    assert_eq!(
+        state(&a.snapshot()),
+        "connecting",
+        "the foreground leaves an attempt under way alone"
+    );
+    wait_for(&a, "reconnected", TIMEOUT, |s| state(s) == "connected").await;
+    a.foreground().unwrap();
+    assert_eq!(
+        state(&a.snapshot()),
+        "connected",
+        "a live link is left alone"
+    );
     a.destroy().unwrap();
 }
 

@@ -162,6 +162,74 @@ fn offline_closes_at_once_and_online_reconnects_at_once() {
 }
 
 #[test]
+fn the_foreground_reconnects_at_once_instead_of_waiting_out_the_backoff() {
+    let mut sim = connected_sim();
+    // Lost, and refused for a while: the backoff grows to seconds.
+    sim.refuse_sockets = true;
+    sim.cut();
+    sim.run_for(20_000);
+    sim.refuse_sockets = false;
+    let reconnect_at = sim.engine.snapshot().connection.reconnect_at;
+    assert!(
+        reconnect_at.is_some_and(|at| at.since(sim.now) >= 1000),
+        "waiting out a backoff delay ({reconnect_at:?} at {:?})",
+        sim.now
+    );
+    let opens = sim.log.socket_opens.len();
+    sim.command(|e, now| e.handle_foreground(now));
+    assert_eq!(sim.log.socket_opens.len(), opens + 1, "an attempt at once");
+    assert_eq!(sim.log.socket_opens.last(), Some(&sim.now));
+    sim.run_for(100);
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn the_foreground_after_a_missed_heartbeat_replaces_the_dead_socket_at_once() {
+    let mut sim = connected_sim();
+    let opens = sim.log.socket_opens.len();
+    // Suspended: the link died silently and no timer ran for a minute.
+    sim.blackhole_until = sim.now + 60_000;
+    sim.now = sim.now + 60_000;
+    sim.command(|e, now| e.handle_foreground(now));
+    assert_eq!(
+        sim.log.socket_opens.len(),
+        opens + 1,
+        "a new socket at once"
+    );
+    sim.run_for(100);
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn the_foreground_leaves_a_live_link_offline_or_an_auth_error_alone() {
+    let mut sim = connected_sim();
+    let opens = sim.log.socket_opens.len();
+    sim.command(|e, now| e.handle_foreground(now));
+    assert_eq!(sim.engine.state(), ConnectionState::Connected);
+    sim.set_online(false);
+    sim.command(|e, now| e.handle_foreground(now));
+    assert_eq!(sim.engine.state(), ConnectionState::Disconnected);
+    assert_eq!(
+        sim.log.socket_opens.len(),
+        opens,
+        "no attempt while live or offline"
+    );
+    sim.set_online(true);
+    sim.run_for(100);
+    sim.token = "forged".into();
+    sim.cut();
+    sim.run_for(60_000);
+    assert!(matches!(sim.engine.state(), ConnectionState::Error(_)));
+    let opens = sim.log.socket_opens.len();
+    sim.command(|e, now| e.handle_foreground(now));
+    assert_eq!(
+        sim.log.socket_opens.len(),
+        opens,
+        "an auth error waits for a token"
+    );
+}
+
+#[test]
 fn rate_limited_sends_wait_and_go_without_using_up_tries() {
     let mut sim = connected_sim();
     let ids: Vec<_> = (0..25)

@@ -9,7 +9,11 @@
 //   check (tsconfig.json `paths`) reads it: the export then needs only the wasm build
 //   (js/client/pkg), never a stale or missing js/client/dist. The sources import
 //   siblings as `./engine.js` (TypeScript's ESM convention), which Metro would not map
-//   to `engine.ts` by itself.
+//   to `engine.ts` by itself; on iOS and Android a `.native.ts` sibling wins (the native
+//   platform adapters, chat-client's src/platform.native.ts).
+// - chat-client's JS build of the engine (js/client/pkg-js, wasm2js) is reached by a
+//   dynamic import: a chunk of its own on the web, loaded only without WebAssembly; inside
+//   the Hermes bundle on iOS and Android.
 const fs = require("node:fs");
 const path = require("node:path");
 const { getDefaultConfig } = require("expo/metro-config");
@@ -30,8 +34,11 @@ config.resolver.resolveRequest = (context, moduleName, platform) => {
     moduleName.endsWith(".js") &&
     context.originModulePath.startsWith(clientSources + path.sep)
   ) {
-    const typescript = path.resolve(path.dirname(context.originModulePath), moduleName.replace(/\.js$/, ".ts"));
-    if (fs.existsSync(typescript)) return { type: "sourceFile", filePath: typescript };
+    const base = path.resolve(path.dirname(context.originModulePath), moduleName.replace(/\.js$/, ""));
+    // On iOS and Android, `platform.native.ts` over `platform.ts` (Metro's platform files).
+    const candidates = platform === "ios" || platform === "android" ? [`${base}.native.ts`, `${base}.ts`] : [`${base}.ts`];
+    const typescript = candidates.find((file) => fs.existsSync(file));
+    if (typescript !== undefined) return { type: "sourceFile", filePath: typescript };
   }
   return context.resolveRequest(context, moduleName, platform);
 };

@@ -6,6 +6,7 @@
 //!   wasm-bindgen-cli, npm packages), idempotently, saying what and why.
 //! - [`wasm`]: builds and tests the wasm engine with whichever wasm toolchain works here.
 //! - [`build`]: the wasm engine package, the JS package and the web app.
+//! - [`js_build`]: the engine compiled to JavaScript (`wasm2js`) for Hermes.
 //! - [`suites`]: every test suite, run in order, with a closing summary.
 //! - [`postgres`]: finds (or starts) PostgreSQL for the suites that need it.
 //! - [`process`]: running commands, streaming their output, and reading runners' summaries.
@@ -16,6 +17,7 @@
 #![allow(clippy::print_stdout)]
 
 mod build;
+mod js_build;
 mod minify_names;
 mod postgres;
 mod process;

@@ -83,6 +83,9 @@ pub fn stream(command: &mut Command) -> Result<Streamed> {
         if let Some(counts) = summary_counts(&line) {
             result.counts.add(counts);
             result.summary_lines.push(line.trim().to_owned());
+        } else if line.starts_with("bench (") {
+            // A suite's benchmark figures (js/client/hermes/run.mjs), kept for the summary.
+            result.summary_lines.push(line.trim().to_owned());
         }
     }
     for reader in readers {

@@ -206,6 +206,26 @@ pub fn test(root: &Path, soak: bool) -> Result {
             run.note_passed("wasm size budget");
         }
     }
+    let mut js_build = None;
+    run.task("JS build of the engine (wasm2js, for Hermes)", || {
+        js_build = Some(build::js_build(root, &tools)?);
+        Ok(())
+    });
+    if js_build.is_some() && package.is_some() {
+        // The JS build under the real Hermes VM (no WebAssembly), then the hot paths there
+        // and with the wasm in Node.
+        run.suite(
+            "Hermes (the JS build in hermes-engine-cli)",
+            Command::new("node")
+                .current_dir(root)
+                .arg("js/client/hermes/run.mjs"),
+        );
+    } else {
+        run.skip(
+            "Hermes (the JS build in hermes-engine-cli)",
+            "the wasm package or the JS build did not build",
+        );
+    }
     run.suite(
         "TypeScript type check (js/client)",
         run.npm_bin("tsc").args(["-p", "js/client", "--noEmit"]),
@@ -244,6 +264,19 @@ pub fn test(root: &Path, soak: bool) -> Result {
             "web app export (js/app → js/app/dist) and chat-server",
             || web_app_and_server(root),
         );
+    if js_build.is_some() {
+        // Issue 13: the app on phones. Both exports run offline; each Hermes bundle must
+        // contain the engine's JS build.
+        run.task(
+            "app exports for iOS and Android (Hermes bundles contain the engine)",
+            || build::native_exports(root),
+        );
+    } else {
+        run.skip(
+            "app exports for iOS and Android (Hermes bundles contain the engine)",
+            "the JS build did not build",
+        );
+    }
     if app_built {
         run.suite(
             "browser end-to-end (tests/e2e, Playwright)",
@@ -261,7 +294,7 @@ pub fn test(root: &Path, soak: bool) -> Result {
         );
     }
 
-    summarise(&run.steps, &tools, package.as_ref())
+    summarise(&run.steps, &tools, package.as_ref(), js_build.as_ref())
 }
 
 /// A chat-server for the browser tests (client-wasm/tests/browser_server.rs) and the
@@ -372,7 +405,12 @@ fn cargo(root: &Path) -> Command {
     command
 }
 
-fn summarise(steps: &[Step], tools: &Tools, package: Option<&build::WasmPackage>) -> Result {
+fn summarise(
+    steps: &[Step],
+    tools: &Tools,
+    package: Option<&build::WasmPackage>,
+    js_build: Option<&build::JsBuild>,
+) -> Result {
     heading("summary");
     println!(
         "    wasm toolchain: {}; wasm-bindgen {}; browser {CHROMIUM}",
@@ -380,6 +418,9 @@ fn summarise(steps: &[Step], tools: &Tools, package: Option<&build::WasmPackage>
     );
     if let Some(package) = package {
         println!("    {}", package.describe());
+    }
+    if let Some(js_build) = js_build {
+        println!("    {}", js_build.describe());
     }
     let mut totals = Counts::default();
     let mut failed_steps = Vec::new();

@@ -14,6 +14,15 @@ use std::process::Command;
 
 pub const TARGET: &str = "wasm32-unknown-unknown";
 
+/// Which wasm features a build may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WasmFeatures {
+    /// rustc's defaults for wasm32 (reference types, bulk memory, …): the browser build.
+    Default,
+    /// The MVP feature set, which `wasm2js` converts: the JS build.
+    Mvp,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WasmToolchain {
     /// rustup's toolchain with the wasm32 target installed.
@@ -160,7 +169,10 @@ impl WasmToolchain {
     /// [`SIZE_RUSTFLAGS`]. The nightly flags (RUSTC_BOOTSTRAP) are set for this command
     /// only, and it has a target dir of its own: its RUSTFLAGS differ from every other
     /// build's, and sharing one would rebuild std and every dependency back and forth.
-    pub fn size_release_build(self, root: &Path) -> Command {
+    /// The MVP build (`features`; no reference types, bulk memory or other post-MVP
+    /// features, which `wasm2js` cannot convert) adds `-Ctarget-cpu=mvp` and has a target
+    /// dir of its own too.
+    pub fn size_release_build_for(self, root: &Path, features: WasmFeatures) -> Command {
         let mut command = self.cargo(root, "build");
         if self == WasmToolchain::Rustup {
             // The Debian toolchain's `cargo` already passes -Zbuild-std.
@@ -168,21 +180,36 @@ impl WasmToolchain {
                 .arg("-Zbuild-std=std,panic_abort")
                 .env("RUSTC_BOOTSTRAP", "1");
         }
+        let rustflags = match features {
+            WasmFeatures::Default => SIZE_RUSTFLAGS.to_owned(),
+            WasmFeatures::Mvp => format!("{SIZE_RUSTFLAGS} -Ctarget-cpu=mvp"),
+        };
         command
-            .env("RUSTFLAGS", SIZE_RUSTFLAGS)
-            .env("CARGO_TARGET_DIR", self.size_target_dir(root));
+            .env("RUSTFLAGS", rustflags)
+            .env("CARGO_TARGET_DIR", self.size_target_dir(root, features));
         command
     }
 
-    fn size_target_dir(self, root: &Path) -> std::path::PathBuf {
+    fn size_target_dir(self, root: &Path, features: WasmFeatures) -> std::path::PathBuf {
+        let name = match features {
+            WasmFeatures::Default => "wasm-size",
+            WasmFeatures::Mvp => "wasm-mvp",
+        };
         match self {
-            WasmToolchain::Rustup => crate::target_dir(root).join("wasm-size"),
-            WasmToolchain::Debian => root.join("target/debian-wasm-size"),
+            WasmToolchain::Rustup => crate::target_dir(root).join(name),
+            WasmToolchain::Debian => root.join("target").join(format!("debian-{name}")),
         }
     }
 
-    /// Where [`WasmToolchain::size_release_build`] puts the `profile` artifacts.
-    pub fn size_artifact_dir(self, root: &Path, profile: &str) -> std::path::PathBuf {
-        self.size_target_dir(root).join(TARGET).join(profile)
+    /// Where [`WasmToolchain::size_release_build_for`] puts the `profile` artifacts.
+    pub fn size_artifact_dir(
+        self,
+        root: &Path,
+        features: WasmFeatures,
+        profile: &str,
+    ) -> std::path::PathBuf {
+        self.size_target_dir(root, features)
+            .join(TARGET)
+            .join(profile)
     }
 }

@@ -8,15 +8,17 @@ use chat_wire::UserId;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::storage::{KeyValueStore, key_value_store, local_storage};
 use crate::refusals::WebError;
 
 /// The largest integer a JS number holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-/// Where the outbox is kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where the outbox is kept: a key–value store (`localStorage` for `"local"`, or the
+/// app's object), or memory.
+#[derive(Clone, Debug)]
 pub(crate) enum StorageKind {
-    Local,
+    Store(KeyValueStore),
     Memory,
 }
 
@@ -54,17 +56,12 @@ pub(crate) fn options(value: &JsValue) -> Result<Options, WebError> {
         .dyn_into::<Function>()
         .map_err(|_| WebError::GetToken)?;
     let storage = match field("storage") {
-        v if v.is_undefined() => {
-            if super::storage::local_storage().is_some() {
-                StorageKind::Local
-            } else {
-                StorageKind::Memory
-            }
-        }
+        v if v.is_undefined() => local_storage().map_or(StorageKind::Memory, StorageKind::Store),
         v => match v.as_string().as_deref() {
-            Some("local") => StorageKind::Local,
+            Some("local") => local_storage().map_or(StorageKind::Memory, StorageKind::Store),
             Some("memory") => StorageKind::Memory,
-            _ => return Err(WebError::Storage),
+            Some(_) => return Err(WebError::Storage),
+            None => StorageKind::Store(key_value_store(&v).ok_or(WebError::Storage)?),
         },
     };
     let transport = match field("transport") {

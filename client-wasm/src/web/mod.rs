@@ -8,13 +8,17 @@
 //! - [`socket`]: one `web_sys::WebSocket` per socket the engine asks for.
 //! - [`timer`]: the one timer for [`Engine::poll_timeout`], and the clock (`performance.now()`).
 //! - [`http`]: history requests (and sends in HTTP mode) through `fetch`, with the bearer token.
-//! - [`storage`]: the outbox in `localStorage`, keyed by server URL and user.
+//! - [`storage`]: the outbox in a key–value store (`localStorage`, or the app's), keyed by
+//!   server URL and user.
 //! - [`to_js`]: snapshots and events as frozen JS objects, cached so identity means "unchanged".
 //! - [`args`]: the options of `new ChatEngine`, parsed (the methods' arguments are parsed
 //!   by their types, `crate::commands::Arg`).
 //! - [`error`]: refusals thrown as their number (`crate::refusals`), the console, the panic hook.
 //!
 //! The methods and the one export `call` are written by `crate::commands` from its list.
+//! Reachability and the app's lifecycle are not watched here: js/client's platform
+//! adapters call the commands `setOnline` and `foreground` (so phones and browsers differ
+//! only in JS).
 //!
 //! The driver ([`Driver`]) is shared by the class and by the callbacks it registers
 //! (which hold it weakly). Every entry point changes the engine and then calls
@@ -34,7 +38,6 @@ mod to_js;
 use js_sys::{Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -143,7 +146,6 @@ pub(crate) struct Driver {
     notified_version: Cell<u64>,
     pumping: Cell<bool>,
     destroyed: Cell<bool>,
-    network: RefCell<Option<NetworkListeners>>,
 }
 
 impl Driver {
@@ -153,8 +155,8 @@ impl Driver {
             config.http_poll_ms = Some(options.poll_interval_ms.unwrap_or(DEFAULT_POLL_MS));
         }
         let store = match (options.storage, options.user) {
-            (StorageKind::Local, Some(user)) => OutboxStore::local(&options.url, user),
-            (StorageKind::Local, None) => {
+            (StorageKind::Store(store), Some(user)) => OutboxStore::new(store, &options.url, user),
+            (StorageKind::Store(_), None) => {
                 error::console_warn(
                     "chat engine: no userId known, so the outbox is kept in memory only \
                      (pass userId, or let createChatEngine read it from the token)",
@@ -165,10 +167,15 @@ impl Driver {
         };
         let mut engine = Engine::new(config, random_seed());
         let start = now();
-        if let Some(stored) = store.load()
-            && let Err(e) = engine.restore_outbox(start, &stored)
-        {
-            error::console_warn(&format!("chat engine: {e}; starting with an empty outbox"));
+        match store.load() {
+            Ok(Some(stored)) => {
+                if let Err(e) = engine.restore_outbox(start, &stored) {
+                    let epoch_ms = (timer::time_origin() as u64).saturating_add(start.0);
+                    error::console_warn(&store.set_aside(&stored, &e.to_string(), epoch_ms));
+                }
+            }
+            Ok(None) => {}
+            Err(warning) => error::console_warn(&warning),
         }
         let driver = Rc::new_cyclic(|this| Driver {
             this: this.clone(),
@@ -186,12 +193,7 @@ impl Driver {
             notified_version: Cell::new(0),
             pumping: Cell::new(false),
             destroyed: Cell::new(false),
-            network: RefCell::new(None),
         });
-        *driver.network.borrow_mut() = NetworkListeners::install(Rc::downgrade(&driver));
-        if !navigator_online() {
-            driver.engine.borrow_mut().handle_network(start, false);
-        }
         driver
             .notified_version
             .set(driver.engine.borrow().version());
@@ -269,9 +271,15 @@ impl Driver {
             Output::RequestToken => self.request_token(),
             Output::Http(request) => http::start(request, self.this.clone()),
             Output::Event(Event::OutboxChanged) => {
-                let engine = self.engine.borrow();
-                let empty = engine.snapshot().outbox_len == 0;
-                self.store.save(&engine.save_outbox(), empty);
+                let saved = {
+                    let engine = self.engine.borrow();
+                    let empty = engine.snapshot().outbox_len == 0;
+                    self.store.save(&engine.save_outbox(), empty)
+                };
+                if let Err(warning) = saved {
+                    error::console_warn(&warning);
+                    self.warn(&warning);
+                }
             }
             Output::Event(event) => {
                 let snapshot = self.engine.borrow().snapshot();
@@ -342,10 +350,6 @@ impl Driver {
     fn timer_fired(&self) {
         self.timer.borrow_mut().cancel();
         self.input(|engine, now| engine.handle_timeout(now));
-    }
-
-    fn network_changed(&self, online: bool) {
-        self.input(|engine, now| engine.handle_network(now, online));
     }
 
     /// A warning for the app's log (an `EngineEvent` of type `warning`).
@@ -420,60 +424,9 @@ impl Driver {
         self.timer.borrow_mut().cancel();
         let sockets = std::mem::take(&mut *self.sockets.borrow_mut());
         drop(sockets);
-        let network = self.network.borrow_mut().take();
-        drop(network);
         self.subscribers.borrow_mut().clear();
         self.event_listeners.borrow_mut().clear();
     }
-}
-
-/// The browser's `online`/`offline` events (none outside a window, e.g. in Node).
-#[derive(Debug)]
-struct NetworkListeners {
-    window: web_sys::Window,
-    online: Closure<dyn FnMut()>,
-    offline: Closure<dyn FnMut()>,
-}
-
-impl NetworkListeners {
-    fn install(driver: Weak<Driver>) -> Option<NetworkListeners> {
-        let window = web_sys::window()?;
-        let listener = |online: bool| {
-            let driver = driver.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                if let Some(driver) = driver.upgrade() {
-                    driver.network_changed(online);
-                }
-            })
-        };
-        let (on, off) = (listener(true), listener(false));
-        window
-            .add_event_listener_with_callback("online", on.as_ref().unchecked_ref())
-            .ok()?;
-        window
-            .add_event_listener_with_callback("offline", off.as_ref().unchecked_ref())
-            .ok()?;
-        Some(NetworkListeners {
-            window,
-            online: on,
-            offline: off,
-        })
-    }
-}
-
-impl Drop for NetworkListeners {
-    fn drop(&mut self) {
-        let _ = self
-            .window
-            .remove_event_listener_with_callback("online", self.online.as_ref().unchecked_ref());
-        let _ = self
-            .window
-            .remove_event_listener_with_callback("offline", self.offline.as_ref().unchecked_ref());
-    }
-}
-
-fn navigator_online() -> bool {
-    web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
 /// 64 bits from `crypto.getRandomValues` (`Math.random` where there is none): client

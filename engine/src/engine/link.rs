@@ -228,11 +228,20 @@ impl Link {
         if !online {
             return self.state != State::Idle;
         }
-        if self.wanted && matches!(self.state, State::Idle | State::Waiting) && self.error.is_none()
+        self.resume(ctx);
+        false
+    }
+
+    /// An attempt now if a connection is wanted, the network is up, no auth error stops it
+    /// and none is under way (a backoff delay is cut short).
+    pub(crate) fn resume(&mut self, ctx: &mut Ctx) {
+        if self.online
+            && self.wanted
+            && matches!(self.state, State::Idle | State::Waiting)
+            && self.error.is_none()
         {
             self.restart(ctx);
         }
-        false
     }
 
     /// A new attempt now, instead of at the end of the backoff.

@@ -276,6 +276,18 @@ impl Engine {
         self.publish();
     }
 
+    /// The app came back to the foreground (a phone's `AppState`, a tab made visible).
+    /// Timers that fell due while it was suspended run first (a heartbeat missed while
+    /// asleep ends the connection now), then a connection that is down is attempted at
+    /// once instead of at the end of its backoff delay; the reconnection catches up as
+    /// every reconnection does. A live connection, an auth error (which waits for a new
+    /// token) and an offline network are left as they are.
+    pub fn handle_foreground(&mut self, now: Millis) {
+        self.handle_timeout(now);
+        self.link.resume(&mut self.ctx);
+        self.publish();
+    }
+
     // ---- Commands ------------------------------------------------------------------
 
     /// Connect (and stay connected, reconnecting, until `disconnect`).

@@ -7,23 +7,45 @@
  * texts are generated from client-wasm's lists (`./generated/bindings.ts`). The wasm side
  * validates the options and every argument; it throws a refusal's number, which this
  * module turns into a `ChatEngineError` with its text (texts cost no wasm here). This
- * module also picks the user the outbox is stored for.
+ * module also picks the build (wasm, or the JS build where there is no `WebAssembly`),
+ * the user the outbox is stored for, and the platform adapters (`platform.ts`).
  */
-import init, { ChatEngine as WasmChatEngine, engineVersion as wasmEngineVersion, tokenUserId } from "../pkg/client_wasm.js";
+// First: both builds' glue decode strings with a TextDecoder when they load, which Hermes lacks.
+import "./utf8.js";
+import init, * as wasmBuild from "../pkg/client_wasm.js";
 import { ChatEngineError } from "./errors.js";
-import { ChatEngineOverCall, REFUSALS, Refusal } from "./generated/bindings.js";
-import type { ChatEngine, ChatEngineOptions, WasmSource } from "./types.js";
+import { ChatEngineOverCall, Command, REFUSALS, Refusal } from "./generated/bindings.js";
+import { platformDefaults, type PlatformDefaults } from "./platform.js";
+import type { ChatEngine, ChatEngineOptions, KeyValueStorage, Lifecycle, Reachability, Unsubscribe, WasmSource } from "./types.js";
 
+/** What both builds export: the engine class and two functions. */
+type Build = Pick<typeof wasmBuild, "ChatEngine" | "engineVersion" | "tokenUserId">;
+
+/** Which build of the engine runs here: see `engineBuild`. */
+export type EngineBuild = "wasm" | "js";
+
+let build: Build | undefined;
 let loading: Promise<void> | undefined;
 
 /**
- * Loads the wasm engine. Safe to call many times: the module is instantiated once. Pass
- * the module's URL explicitly under bundlers that rewrite `import.meta.url` (Metro), or
- * its bytes in Node.
+ * `"wasm"` where the JS engine has `WebAssembly` (browsers, Node), else `"js"`: the same
+ * Rust engine compiled to JavaScript by wasm2js (Hermes on iOS and Android). Decided when
+ * the engine loads.
+ */
+export function engineBuild(): EngineBuild {
+  return typeof WebAssembly === "object" && WebAssembly !== null ? "wasm" : "js";
+}
+
+/**
+ * Loads the engine. Safe to call many times: it is loaded once. With `WebAssembly`, the
+ * wasm module: pass its URL explicitly under bundlers that rewrite `import.meta.url`
+ * (Metro), or its bytes in Node. Without (Hermes), the JS build (`source` is not used).
  */
 export function loadEngine(source?: WasmSource): Promise<void> {
-  loading ??= init(source === undefined ? undefined : { module_or_path: source }).then(
-    () => undefined,
+  loading ??= (engineBuild() === "wasm" ? loadWasm(source) : loadJs()).then(
+    (loaded) => {
+      build = loaded;
+    },
     (error: unknown) => {
       loading = undefined; // let a later call try again (e.g. with the right URL)
       throw error;
@@ -32,53 +54,116 @@ export function loadEngine(source?: WasmSource): Promise<void> {
   return loading;
 }
 
+async function loadWasm(source: WasmSource | undefined): Promise<Build> {
+  await init(source === undefined ? undefined : { module_or_path: source });
+  return wasmBuild;
+}
+
+/** The JS build: its glue instantiates the wasm2js module over its imports. */
+async function loadJs(): Promise<Build> {
+  const [glue, compiled] = await Promise.all([import("../pkg-js/client_wasm.js"), import("../pkg-js/engine.js")]);
+  glue.initJs(compiled.instantiate);
+  return glue;
+}
+
+function loaded(): Build {
+  if (build === undefined) throw new Error("the chat engine is not loaded yet: await loadEngine() or createChatEngine() first");
+  return build;
+}
+
 /** The engine's version. Throws if `loadEngine` has not finished. */
 export function engineVersion(): string {
-  return wasmEngineVersion();
+  return loaded().engineVersion();
 }
 
 /**
  * Creates an engine (disconnected; call `connect()` or mount `useSocketIO`). Rejects with
  * a `ChatEngineError` (code `invalid_options`) on bad options: no URL, a `getToken` that is
- * not a function, an unknown `storage` or `transport`.
+ * not a function, an unknown `storage` or `transport`, or an adapter this platform needs
+ * and lacks (on iOS and Android: `expo-sqlite` for the outbox, `expo-network` for
+ * reachability, unless `storage`/`reachability` are given).
  *
  * The outbox is stored per server URL and user: the user is `options.userId`, or else the
  * `userId` claim of the token `getToken()` gives now (it is asked once more here).
  */
 export async function createChatEngine(options: ChatEngineOptions): Promise<ChatEngine> {
+  return createWith(options, platformDefaults());
+}
+
+/** `createChatEngine` over given platform defaults (the tests pass the native ones). */
+export async function createWith(options: ChatEngineOptions, defaults: PlatformDefaults): Promise<ChatEngine> {
   if (typeof options !== "object" || options === null) {
     throw refusal(Refusal.OptionsNotObject, options, undefined);
   }
+  const storage = options.storage ?? orMissing(defaults.storage(), defaults, "storage");
+  const reachability =
+    options.reachability === undefined
+      ? orMissing(defaults.reachability(), defaults, "reachability")
+      : adapter(options.reachability);
+  const lifecycle = options.lifecycle === undefined ? (defaults.lifecycle() ?? null) : adapter(options.lifecycle);
   await loadEngine(options.wasm);
   let userId = options.userId;
   if (userId === undefined && options.storage !== "memory" && typeof options.getToken === "function") {
     userId = await userOfToken(options.getToken);
   }
-  const { wasm: _wasm, ...engineOptions } = options;
-  const withUser = userId === undefined ? engineOptions : { ...engineOptions, userId };
+  const { wasm: _wasm, reachability: _r, lifecycle: _l, ...rest } = options;
+  const engineOptions = { ...rest, storage, ...(userId === undefined ? {} : { userId }) };
+  let wasm: InstanceType<Build["ChatEngine"]>;
   try {
-    return overWasm(new WasmChatEngine(withUser));
+    wasm = new (loaded().ChatEngine)(engineOptions);
   } catch (thrown) {
-    throw refusal(thrown, withUser, undefined);
+    throw refusal(thrown, engineOptions, undefined);
   }
+  return overWasm(wasm, reachability, lifecycle);
 }
 
-/** `ChatEngine` over the wasm class's one entry point; the wasm side checks the arguments. */
-function overWasm(wasm: WasmChatEngine): ChatEngine {
-  return new ChatEngineOverCall((command, a, b) => {
+/** An adapter the app gave: a function, or `null` (watch nothing). */
+function adapter<T>(given: T | null): T | null {
+  if (given === null || typeof given === "function") return given;
+  throw new ChatEngineError("invalid_options", "createChatEngine: `reachability` and `lifecycle` must be functions (TanStack Query's setEventListener shape) or null");
+}
+
+const INSTALL: Record<"storage" | "reachability", string> = {
+  storage:
+    "the outbox needs synchronous key-value storage, and expo-sqlite is not installed: run `npx expo install expo-sqlite`, or pass `storage` (an object with getItem, setItem and removeItem), or `storage: \"memory\"` to keep unsent messages in memory only",
+  reachability:
+    "reachability comes from expo-network, which is not installed: run `npx expo install expo-network`, or pass `reachability` (a function given setOnline), or `reachability: null` to watch nothing",
+};
+
+/** A default, unless the platform needs it and has none (`undefined`; `null` is "nothing to watch"). */
+function orMissing<T>(value: T | undefined, defaults: PlatformDefaults, adapter: "storage" | "reachability"): T {
+  if (value !== undefined) return value;
+  throw new ChatEngineError("invalid_options", `createChatEngine on ${defaults.platform === "native" ? "iOS/Android" : "this platform"}: ${INSTALL[adapter]}`);
+}
+/**
+ * `ChatEngine` over the wasm class's one entry point; the wasm side checks the arguments.
+ * The adapters feed `setOnline` and `foreground` until `destroy`.
+ */
+function overWasm(
+  wasm: InstanceType<Build["ChatEngine"]>,
+  reachability: Reachability | null,
+  lifecycle: Lifecycle | null,
+): ChatEngine {
+  const stops: Unsubscribe[] = [];
+  const call = (command: number, a: unknown, b: unknown): unknown => {
+    if (command === Command.Destroy) for (const stop of stops.splice(0)) stop();
     try {
       return wasm.call(command, a, b);
     } catch (thrown) {
       throw refusal(thrown, a, b);
     }
-  });
+  };
+  const engine = new ChatEngineOverCall(call);
+  if (reachability !== null) stops.push(reachability((online) => call(Command.SetOnline, online === true, undefined)));
+  if (lifecycle !== null) stops.push(lifecycle(() => call(Command.Foreground, undefined, undefined)));
+  return engine;
 }
 
 async function userOfToken(getToken: ChatEngineOptions["getToken"]): Promise<number | undefined> {
   try {
     const token = await getToken();
     if (typeof token !== "string") return undefined;
-    return tokenUserId(token) ?? undefined;
+    return loaded().tokenUserId(token) ?? undefined;
   } catch {
     return undefined; // the first connect will ask again and report the failure
   }

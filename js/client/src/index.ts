@@ -13,7 +13,7 @@
  * - `../pkg`: the wasm-bindgen output (`cargo xtask build`), not edited by hand.
  */
 export type * from "./types.js";
-export { createChatEngine, engineVersion, loadEngine } from "./engine.js";
+export { createChatEngine, engineBuild, engineVersion, loadEngine, type EngineBuild } from "./engine.js";
 export { ChatEngineError } from "./errors.js";
 export { ChatEngineProvider, useChatEngine, useConversation, useSocketIO } from "./react.js";
 export { ApiError, createApi } from "./api.js";

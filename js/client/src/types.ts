@@ -82,6 +82,37 @@ export type TokenGetter = () => string | null | Promise<string | null>;
 export type StorageKind = "local" | "memory";
 
 /**
+ * Synchronous key–value storage for the outbox, with Web Storage's methods:
+ * `localStorage` is one; on phones the default wraps `expo-sqlite/kv-store`. Any method
+ * may throw (quota, a corrupt database): the engine then keeps the outbox in memory from
+ * that moment, with one warning (console and a `warning` event). A stored outbox the engine
+ * cannot read is moved to `<key>/unreadable/<epoch ms>`, reported, and never sent.
+ */
+export interface KeyValueStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/**
+ * Reachability, as TanStack Query's `onlineManager.setEventListener` takes it: set up
+ * listening, call `setOnline(false)` when the network goes and `setOnline(true)` when it
+ * comes back (at once too, if the state is known), return how to stop. Offline closes the
+ * connection and queues sends; online reconnects at once. Defaults: the window's
+ * `online`/`offline` events on the web, `expo-network` on iOS and Android.
+ */
+export type Reachability = (setOnline: (online: boolean) => void) => Unsubscribe;
+
+/**
+ * The app's lifecycle, as TanStack Query's `focusManager.setEventListener` takes it:
+ * call `onForeground()` whenever the app comes back to the foreground, return how to
+ * stop. A connection that is down then reconnects and catches up at once instead of
+ * waiting out its backoff delay. Defaults: `visibilitychange` on the web, `AppState` on
+ * iOS and Android.
+ */
+export type Lifecycle = (onForeground: () => void) => Unsubscribe;
+
+/**
  * `websocket`: Socket.IO over a WebSocket (the default). `http`: the rollback mode of
  * DESIGN.md section 9: sends go through `POST /api/conversations/:id/messages` and history is
  * polled; the same outbox, the same idempotent `clientMessageId`s, the same snapshots.
@@ -92,8 +123,15 @@ export interface ChatEngineOptions {
   /** The server's base URL, `http(s)://host[:port]`. */
   readonly url: string;
   readonly getToken: TokenGetter;
-  /** Default `"local"` where `localStorage` exists, else `"memory"`. */
-  readonly storage?: StorageKind;
+  /**
+   * Where the outbox is kept. Default: `localStorage` where it can be used (else memory)
+   * on the web, `expo-sqlite/kv-store` on iOS and Android (refused if it is not installed).
+   */
+  readonly storage?: StorageKind | KeyValueStorage;
+  /** Network reachability (see `Reachability`); `null` to watch nothing. Default per platform. */
+  readonly reachability?: Reachability | null;
+  /** Foreground events (see `Lifecycle`); `null` to watch nothing. Default per platform. */
+  readonly lifecycle?: Lifecycle | null;
   /** Default `"websocket"`. */
   readonly transport?: Transport;
   /**

@@ -48,7 +48,7 @@ describe("createChatEngine", () => {
     [{ getToken }, /`url`/],
     [{ url: "chat.example", getToken }, /`url` must start with http:\/\/ or https:\/\/ \(got "chat.example"\)/],
     [{ url: "http://h", getToken: "token" }, /`getToken` must be a function/],
-    [{ url: "http://h", getToken, storage: "disk" }, /`storage` must be "local" or "memory" \(got the string "disk"\)/],
+    [{ url: "http://h", getToken, storage: "disk" }, /`storage` must be "local", "memory" or an object with getItem, setItem and removeItem functions \(got the string "disk"\)/],
     [{ url: "http://h", getToken, transport: "pigeon" }, /`transport` must be "websocket" or "http" \(got the string "pigeon"\)/],
     [{ url: "http://h", getToken, userId: -3 }, /`userId` must be a positive integer \(got -3\)/],
     [{ url: "http://h", getToken, pollIntervalMs: Number.NaN }, /`pollIntervalMs` must be a number of milliseconds from 50 to 3600000 \(got NaN\)/],

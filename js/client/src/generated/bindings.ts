@@ -24,6 +24,8 @@ export const Command = {
   UserId: 15,
   Transport: 16,
   Destroy: 17,
+  SetOnline: 18,
+  Foreground: 19,
 } as const;
 
 /** The numbers the wasm throws (`WebError`). */
@@ -45,10 +47,11 @@ export const Refusal = {
   ClientMessageId: 15,
   Subscriber: 16,
   EventListener: 17,
-  TextEmpty: 18,
-  TextTooLong: 19,
-  TextControlCharacter: 20,
-  Destroyed: 21,
+  Online: 18,
+  TextEmpty: 19,
+  TextTooLong: 20,
+  TextControlCharacter: 21,
+  Destroyed: 22,
 } as const;
 
 /** The `code` of a `ChatEngineError`: what kind of refusal it is. */
@@ -63,7 +66,7 @@ export const REFUSALS: readonly (readonly [ChatEngineErrorCode, (a: unknown, b: 
   ["invalid_options", () => "createChatEngine: `url` must be the server's URL as a string"],
   ["invalid_options", (a) => `createChatEngine: \`url\` must start with http:// or https:// (got "${String(field(a, "url")).trim()}")`],
   ["invalid_options", () => "createChatEngine: `getToken` must be a function returning a token (or a Promise of one)"],
-  ["invalid_options", (a) => `createChatEngine: \`storage\` must be "local" or "memory" (got ${describe(field(a, "storage"))})`],
+  ["invalid_options", (a) => `createChatEngine: \`storage\` must be "local", "memory" or an object with getItem, setItem and removeItem functions (got ${describe(field(a, "storage"))})`],
   ["invalid_options", (a) => `createChatEngine: \`transport\` must be "websocket" or "http" (got ${describe(field(a, "transport"))})`],
   ["invalid_options", (a) => `createChatEngine: \`userId\` must be a positive integer (got ${describe(field(a, "userId"))})`],
   ["invalid_options", (a) => `createChatEngine: \`pollIntervalMs\` must be a number of milliseconds from 50 to 3600000 (got ${describe(field(a, "pollIntervalMs"))})`],
@@ -76,6 +79,7 @@ export const REFUSALS: readonly (readonly [ChatEngineErrorCode, (a: unknown, b: 
   ["invalid_argument", (a) => `a clientMessageId must be a UUID string (got ${describe(a)})`],
   ["invalid_argument", () => "a subscriber must be a function"],
   ["invalid_argument", () => "an event listener must be a function"],
+  ["invalid_argument", (a) => `setOnline takes a boolean (got ${describe(a)})`],
   ["invalid_text", () => "the message cannot be sent: text must not be empty"],
   ["invalid_text", () => "the message cannot be sent: text is longer than 1000 characters"],
   ["invalid_text", () => "the message cannot be sent: text contains control characters"],
@@ -124,6 +128,10 @@ export interface ChatEngine {
   readonly transport: Transport;
   /** Close the socket, stop every timer and listener. The engine cannot be used again. */
   destroy(): void;
+  /** What the reachability adapter reports: `false` closes the connection at once and queues sends (retries do not count down); `true` reconnects at once. */
+  setOnline(online: boolean): void;
+  /** What the lifecycle adapter reports when the app comes back to the foreground: a connection that is down (lost while asleep, or waiting out a backoff) is tried again at once, and catches up. */
+  foreground(): void;
 }
 
 /** The wasm's one entry point, with refusals already turned into `ChatEngineError`s. */
@@ -190,5 +198,11 @@ export class ChatEngineOverCall implements ChatEngine {
   }
   destroy(): void {
     this.#call(Command.Destroy);
+  }
+  setOnline(online: boolean): void {
+    this.#call(Command.SetOnline, online);
+  }
+  foreground(): void {
+    this.#call(Command.Foreground);
   }
 }
