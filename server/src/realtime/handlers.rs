@@ -381,6 +381,9 @@ async fn join_inner<A: Adapter>(
         success: True,
         online_user_ids: online,
         last_seq,
+        // Read state is not stored yet (SPEC.md section 9): nothing read.
+        last_read_seq: 0,
+        read_seqs: Default::default(),
     })
 }
 
