@@ -18,8 +18,8 @@
 
 use chat_wire::rest::{ApiError, ApiErrorBody, HistoryPage};
 use chat_wire::socket::{
-    Ack, AckFailure, Conversation, ConversationKind, False, JoinAck, OkAck, ReadReceipt, SendAck,
-    True, Typing,
+    Ack, AckFailure, Conversation, ConversationKind, False, JoinAck, OkAck, ReadReceipt, ReadSeqs,
+    SendAck, True, Typing,
 };
 use chat_wire::{ConversationId, ErrorCode, Message, MessageId, UserId};
 
@@ -512,6 +512,15 @@ fn bool_field(o: &Object, key: &str) -> Option<bool> {
     o.get(key)?.as_bool()
 }
 
+/// `{ "<userId>": lastReadSeq }`.
+pub(crate) fn read_seqs(value: &Value) -> Option<ReadSeqs> {
+    value
+        .as_object()?
+        .iter()
+        .map(|(user, seq)| Some((UserId(user.parse().ok()?), seq.as_i64()?)))
+        .collect()
+}
+
 fn user_ids(value: &Value) -> Option<Vec<UserId>> {
     value.as_array()?.iter().map(user_id).collect()
 }
@@ -615,6 +624,9 @@ pub(crate) fn join_ack(value: &Value) -> Option<Ack<JoinAck>> {
             success: True,
             online_user_ids: user_ids(o.get("onlineUserIds")?)?,
             last_seq: i64_field(o, "lastSeq")?,
+            // Absent from a server before v2 (SPEC.md section 9): nothing read.
+            last_read_seq: optional(o, "lastReadSeq", Value::as_i64)?.unwrap_or(0),
+            read_seqs: optional(o, "readSeqs", read_seqs)?.unwrap_or_default(),
         })
     })
 }

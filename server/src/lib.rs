@@ -11,7 +11,9 @@
 //!
 //! - [`config`]: configuration from the environment (section 8), the JWT secret file.
 //! - [`db`]: the data-access layer over SQLite and PostgreSQL, typed ids; its `write`
-//!   module is the one write path of messages (seq assignment, group commit).
+//!   module is the one write path of messages (seq assignment, group commit, and what a
+//!   message changes besides: the list's last message and activity, the sender's read
+//!   watermark); `read_state` holds the watermarks and `list` the conversation list.
 //! - [`auth`]: JWT issue/verify (HS256), Argon2 passwords, the [`auth::AuthUser`] extractor.
 //! - [`messaging`]: sending a message, for the HTTP fallback and `message:send` alike:
 //!   validate, rate-limit, store and announce `message:new`, as one task that finishes
@@ -35,7 +37,7 @@
 //! # Where Socket.IO plugs in
 //!
 //! The realtime layer (socketioxide) is added as a layer of the router in [`app`]. It
-//! shares [`AppState::db`] (`is_participant`, `mark_read`, …), [`AppState::jwt`]
+//! shares [`AppState::db`] (`is_participant`, `mark_read`, `raise_read_seq`, …), [`AppState::jwt`]
 //! (`verify` for the handshake) and [`AppState::origins`], and holds the send limiter:
 //! the REST routes reach it through [`AppState::realtime`] for what sockets must hear
 //! (`conversation:new`, and the HTTP fallback's sends through

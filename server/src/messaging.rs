@@ -25,7 +25,7 @@ use crate::error::{AppError, NOT_A_PARTICIPANT};
 use crate::rate_limit::{RetryAfter, SendLimiter};
 use crate::realtime::Shared;
 use crate::realtime::typing::emit_stop;
-use chat_wire::event::{MESSAGE_NEW, conversation_room};
+use chat_wire::event::MESSAGE_NEW;
 use chat_wire::socket::SendMessage;
 use chat_wire::text::{TextError, validate_text};
 use chat_wire::{ConversationId, ErrorCode, Message, UserId};
@@ -123,8 +123,9 @@ pub async fn send_and_announce(
     send.await?
 }
 
-/// `message:new` to the conversation's room, the sender's sockets included; a message
-/// also ends its sender's typing indicator there.
+/// `message:new` to the conversation's room and every participant's user room
+/// ([`crate::realtime::audience`]), the sender's sockets included, each socket once; a
+/// message also ends its sender's typing indicator there.
 async fn announce(shared: &Shared, message: &Message) {
     let Some(io) = shared.io() else {
         return;
@@ -135,13 +136,11 @@ async fn announce(shared: &Shared, message: &Message) {
     {
         emit_stop(io, message.conversation_id, message.sender_id).await;
     }
-    io.emit(
-        vec![conversation_room(message.conversation_id)],
-        None,
-        MESSAGE_NEW,
-        message,
-    )
-    .await;
+    let rooms = shared
+        .audiences
+        .rooms(&shared.db, message.conversation_id)
+        .await;
+    io.emit(rooms, None, MESSAGE_NEW, message).await;
 }
 
 /// Validates, rate-limits and stores a message from `sender`.

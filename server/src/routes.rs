@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::auth::AuthUser;
-use crate::db::{CreateConversationError, HistoryQuery};
+use crate::db::{CreateConversationError, HistoryQuery, ListQuery};
 use crate::error::{ApiJson, ApiQuery, AppError};
 use axum::Json;
 use axum::Router;
@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chat_wire::ConversationId;
 use chat_wire::limits::{
-    HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS,
+    CONVERSATIONS_DEFAULT_LIMIT, CONVERSATIONS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT,
+    MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS,
 };
 use chat_wire::rest::{AuthResponse, CreateConversation, Credentials, HistoryPage, User};
-use chat_wire::socket::{Conversation, SendMessage};
+use chat_wire::socket::{Conversation, ConversationSummary, SendMessage};
 use serde::Deserialize;
 
 /// Longest accepted password, in bytes. Argon2 takes any length, but hashing megabytes on
@@ -165,11 +166,52 @@ async fn find_user(
     Ok(Json(user))
 }
 
+/// List query parameters (SPEC.md section 9), taken as text so each gets a precise
+/// message.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListParams {
+    limit: Option<String>,
+    before: Option<String>,
+    before_id: Option<String>,
+}
+
+impl ListParams {
+    fn parse(self) -> Result<ListQuery, AppError> {
+        let limit = parse_limit(
+            self.limit,
+            CONVERSATIONS_DEFAULT_LIMIT,
+            CONVERSATIONS_MAX_LIMIT,
+        )?;
+        let before_id = self
+            .before_id
+            .map(|v| match v.parse::<i64>() {
+                Ok(n) if n > 0 => Ok(ConversationId(n)),
+                _ => Err(AppError::BadRequest(
+                    "beforeId must be a positive integer".to_owned(),
+                )),
+            })
+            .transpose()?;
+        let before = match (parse_time("before", self.before)?, before_id) {
+            (Some(at), id) => Some((at, id)),
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(AppError::BadRequest(
+                    "beforeId needs before (the activityAt of the same item)".to_owned(),
+                ));
+            }
+        };
+        Ok(ListQuery { before, limit })
+    }
+}
+
 async fn list_conversations(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
-) -> Result<Json<Vec<Conversation>>, AppError> {
-    Ok(Json(state.db.conversations_of(me).await?))
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Vec<ConversationSummary>>, AppError> {
+    let query = params.parse()?;
+    Ok(Json(state.db.conversation_list(me, query).await?))
 }
 
 async fn create_conversation(
@@ -258,9 +300,9 @@ fn parse_seq(name: &str, value: Option<String>) -> Result<Option<i64>, AppError>
         .transpose()
 }
 
-/// `since`: epoch milliseconds (digits only) or RFC 3339.
-fn parse_since(value: Option<String>) -> Result<Option<i64>, AppError> {
-    let bad = || AppError::BadRequest("since must be RFC 3339 or epoch milliseconds".to_owned());
+/// A time parameter: epoch milliseconds (digits only) or RFC 3339.
+fn parse_time(name: &str, value: Option<String>) -> Result<Option<i64>, AppError> {
+    let bad = || AppError::BadRequest(format!("{name} must be RFC 3339 or epoch milliseconds"));
     value
         .map(|v| {
             if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
@@ -274,23 +316,26 @@ fn parse_since(value: Option<String>) -> Result<Option<i64>, AppError> {
         .transpose()
 }
 
+/// A page size: `default` when absent, else an integer from 1 to `max`.
+fn parse_limit(value: Option<String>, default: u32, max: u32) -> Result<u32, AppError> {
+    match value {
+        None => Ok(default),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(AppError::BadRequest(format!(
+                "limit must be an integer from 1 to {max}"
+            ))),
+        },
+    }
+}
+
 impl HistoryParams {
     fn parse(self) -> Result<HistoryQuery, AppError> {
-        let limit = match self.limit {
-            None => HISTORY_DEFAULT_LIMIT,
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if (1..=HISTORY_MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    return Err(AppError::BadRequest(format!(
-                        "limit must be an integer from 1 to {HISTORY_MAX_LIMIT}"
-                    )));
-                }
-            },
-        };
+        let limit = parse_limit(self.limit, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT)?;
         Ok(HistoryQuery {
             after_seq: parse_seq("afterSeq", self.after_seq)?,
             before_seq: parse_seq("beforeSeq", self.before_seq)?,
-            since_ms: parse_since(self.since)?,
+            since_ms: parse_time("since", self.since)?,
             limit,
         })
     }
@@ -363,13 +408,11 @@ mod tests {
 
     #[test]
     fn since_takes_epoch_millis_or_rfc3339() {
-        assert_eq!(parse_since(Some("1000".into())).unwrap(), Some(1000));
-        assert_eq!(
-            parse_since(Some("1970-01-01T00:00:01.500Z".into())).unwrap(),
-            Some(1500)
-        );
-        assert!(parse_since(Some("yesterday".into())).is_err());
-        assert!(parse_since(Some("".into())).is_err());
+        let since = |v: &str| parse_time("since", Some(v.to_owned()));
+        assert_eq!(since("1000").unwrap(), Some(1000));
+        assert_eq!(since("1970-01-01T00:00:01.500Z").unwrap(), Some(1500));
+        assert!(since("yesterday").is_err());
+        assert!(since("").is_err());
     }
 
     #[test]

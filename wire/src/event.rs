@@ -10,6 +10,10 @@ pub const TYPING_START: &str = "typing:start";
 pub const TYPING_STOP: &str = "typing:stop";
 /// Client -> server (a message id) and server -> client ([`crate::socket::ReadReceipt`]).
 pub const MESSAGE_READ: &str = "message:read";
+/// Client -> server (a conversation id and a seq: "read up to here", acked with
+/// [`crate::socket::ReadAck`]) and server -> client ([`crate::socket::ConversationRead`],
+/// when a watermark moves). SPEC.md section 9.
+pub const CONVERSATION_READ: &str = "conversation:read";
 
 // Server -> client.
 pub const MESSAGE_NEW: &str = "message:new";

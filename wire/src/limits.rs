@@ -17,3 +17,6 @@ pub const TYPING_EXPIRY_MS: u64 = 5000;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest accepted username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 32;
+/// `GET /api/conversations`: items per page unless `limit` says otherwise, and the most.
+pub const CONVERSATIONS_DEFAULT_LIMIT: u32 = 500;
+pub const CONVERSATIONS_MAX_LIMIT: u32 = 500;

@@ -72,6 +72,101 @@ pub struct JoinAck {
     /// Online participants, the caller included.
     pub online_user_ids: Vec<UserId>,
     pub last_seq: i64,
+    /// The caller's read watermark (SPEC.md section 9); 0 from a server before v2.
+    #[serde(default)]
+    pub last_read_seq: i64,
+    /// Every participant's watermark; empty from a server before v2.
+    #[serde(default)]
+    pub read_seqs: ReadSeqs,
+}
+
+/// Read watermarks by participant: `{ "<userId>": lastReadSeq }` on the wire. A `Vec`
+/// sorted by user, not a `BTreeMap`: the wasm engine keeps one per conversation, and
+/// `BTreeMap`'s code costs kilobytes there.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadSeqs(Vec<(UserId, i64)>);
+
+impl ReadSeqs {
+    pub fn get(&self, user: UserId) -> Option<i64> {
+        let at = self.0.binary_search_by_key(&user, |(u, _)| *u).ok()?;
+        Some(self.0[at].1)
+    }
+
+    /// Moves `user`'s watermark up to `seq` (never down); true if it moved.
+    pub fn raise(&mut self, user: UserId, seq: i64) -> bool {
+        match self.0.binary_search_by_key(&user, |(u, _)| *u) {
+            Ok(at) if self.0[at].1 >= seq => false,
+            Ok(at) => {
+                self.0[at].1 = seq;
+                true
+            }
+            Err(at) => {
+                self.0.insert(at, (user, seq));
+                true
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (UserId, i64)> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(UserId, i64)> for ReadSeqs {
+    /// The highest seq of each user.
+    fn from_iter<I: IntoIterator<Item = (UserId, i64)>>(iter: I) -> Self {
+        let mut seqs = ReadSeqs::default();
+        for (user, seq) in iter {
+            seqs.raise(user, seq);
+        }
+        seqs
+    }
+}
+
+impl Serialize for ReadSeqs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (user, seq) in &self.0 {
+            map.serialize_entry(&user.0.to_string(), seq)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ReadSeqs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<String, i64>::deserialize(deserializer)?;
+        map.into_iter()
+            .map(|(user, seq)| match user.parse() {
+                Ok(id) => Ok((UserId(id), seq)),
+                Err(_) => Err(serde::de::Error::custom(format!("not a user id: {user}"))),
+            })
+            .collect()
+    }
+}
+
+/// Ack of `conversation:read`: the caller's watermark after the call (it never moves
+/// back, so a lower seq answers the current one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadAck {
+    pub success: True,
+    pub last_read_seq: i64,
+}
+
+/// `conversation:read` from the server: `user_id`'s watermark in the conversation moved
+/// (to `conversation:{id}`, and to `user:{userId}` for the reader's other devices).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationRead {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub last_read_seq: i64,
 }
 
 /// Ack of `conversation:leave` and `message:read`.
@@ -203,10 +298,91 @@ pub struct Conversation {
     pub last_seq: i64,
 }
 
+/// A participant as the conversation list names them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: UserId,
+    pub username: String,
+}
+
+/// An item of `GET /api/conversations` (SPEC.md section 9): the conversation, and what a
+/// chat list shows of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationSummary {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    /// Every participant, the caller included.
+    pub participants: Vec<Participant>,
+    pub last_message: Option<Message>,
+    /// The caller's watermark (0 when nothing was read).
+    pub last_read_seq: i64,
+    /// Messages with `seq > last_read_seq` sent by someone else.
+    pub unread_count: i64,
+    pub read_seqs: ReadSeqs,
+    /// RFC 3339: `last_message.created_at`, else the conversation's creation. The list is
+    /// ordered by it, newest first, then by id descending.
+    pub activity_at: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn read_state_uses_the_spec_field_names() {
+        let ack: JoinAck = serde_json::from_value(json!(
+            {"success": true, "onlineUserIds": [1], "lastSeq": 9, "lastReadSeq": 4, "readSeqs": {"1": 4, "2": 9}}
+        ))
+        .unwrap();
+        assert_eq!(ack.read_seqs.get(UserId(2)), Some(9));
+        assert_eq!(ack.last_read_seq, 4);
+        let old: JoinAck =
+            serde_json::from_value(json!({"success": true, "onlineUserIds": [], "lastSeq": 0}))
+                .unwrap();
+        assert!(old.read_seqs.is_empty());
+        let read = ConversationRead {
+            conversation_id: ConversationId(3),
+            user_id: UserId(2),
+            last_read_seq: 7,
+        };
+        assert_eq!(
+            serde_json::to_value(read).unwrap(),
+            json!({"conversationId": 3, "userId": 2, "lastReadSeq": 7})
+        );
+        let summary = ConversationSummary {
+            conversation: Conversation {
+                id: ConversationId(3),
+                kind: ConversationKind::Direct,
+                title: None,
+                participant_ids: vec![UserId(1), UserId(2)],
+                last_seq: 0,
+            },
+            participants: vec![Participant {
+                id: UserId(1),
+                username: "ann".into(),
+            }],
+            last_message: None,
+            last_read_seq: 0,
+            unread_count: 0,
+            read_seqs: [(UserId(1), 0)].into_iter().collect(),
+            activity_at: "2026-11-26T10:00:00.000Z".into(),
+        };
+        let value = serde_json::to_value(&summary).unwrap();
+        assert_eq!(value["id"], json!(3));
+        assert_eq!(value["readSeqs"], json!({"1": 0}));
+        assert_eq!(value["lastMessage"], json!(null));
+        assert_eq!(
+            serde_json::from_value::<ConversationSummary>(value).unwrap(),
+            summary
+        );
+        assert!(serde_json::from_value::<ReadSeqs>(json!({"x": 1})).is_err());
+        let mut seqs = ReadSeqs::default();
+        assert!(seqs.raise(UserId(2), 5));
+        assert!(!seqs.raise(UserId(2), 3), "a watermark never moves back");
+        assert_eq!(seqs.get(UserId(2)), Some(5));
+    }
 
     #[test]
     fn message_uses_the_spec_field_names() {

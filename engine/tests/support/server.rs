@@ -208,6 +208,8 @@ impl FakeServer {
                     success: Default::default(),
                     online_user_ids: online.into_iter().collect(),
                     last_seq: self.messages.get(&id).map_or(0, |m| m.len() as i64),
+                    last_read_seq: 0,
+                    read_seqs: Default::default(),
                 };
                 reply(serde_json::to_value(ack).unwrap())
             }

@@ -41,6 +41,15 @@ struct ParticipantRow {
     user_id: i64,
 }
 
+/// The `kind` column as the wire's enum (the table's CHECK allows only these two).
+pub(super) fn parse_kind(kind: &str) -> ConversationKind {
+    if kind == "direct" {
+        ConversationKind::Direct
+    } else {
+        ConversationKind::Group
+    }
+}
+
 fn assemble(rows: Vec<ConversationRow>, participants: Vec<ParticipantRow>) -> Vec<Conversation> {
     let mut by_conversation: BTreeMap<i64, Vec<UserId>> = BTreeMap::new();
     for p in participants {
@@ -52,11 +61,7 @@ fn assemble(rows: Vec<ConversationRow>, participants: Vec<ParticipantRow>) -> Ve
     rows.into_iter()
         .map(|row| Conversation {
             id: ConversationId(row.id),
-            kind: if row.kind == "direct" {
-                ConversationKind::Direct
-            } else {
-                ConversationKind::Group
-            },
+            kind: parse_kind(&row.kind),
             title: row.title,
             participant_ids: by_conversation.remove(&row.id).unwrap_or_default(),
             last_seq: row.last_seq,
@@ -109,6 +114,12 @@ impl Db {
                         tx.rollback().await?;
                         return Ok(None);
                     };
+                    // A new conversation's activity is its creation, to the millisecond
+                    // (the column's own default would read the clock again).
+                    sqlx::query("UPDATE conversations SET activity_at = created_at WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                     for member in &members {
                         // Inserting through a SELECT on users both checks the user exists
                         // and adds it, in one statement.
@@ -200,30 +211,6 @@ impl Db {
     ) -> Result<Option<Conversation>, DbError> {
         let conversation = self.conversation_by_id(id, false).await?;
         Ok(conversation.filter(|c| c.participant_ids.contains(&user)))
-    }
-
-    /// Every conversation `user` is in, newest first, with participants.
-    pub async fn conversations_of(&self, user: UserId) -> Result<Vec<Conversation>, DbError> {
-        let (rows, participants) = with_pool!(self, read, |pool, _d| {
-            let rows = sqlx::query_as::<_, ConversationRow>(
-                "SELECT c.id, c.kind, c.title, c.last_seq FROM conversations c \
-                 JOIN participants me ON me.conversation_id = c.id AND me.user_id = $1 \
-                 ORDER BY c.id DESC",
-            )
-            .bind(user.0)
-            .fetch_all(pool)
-            .await?;
-            let participants = sqlx::query_as::<_, ParticipantRow>(
-                "SELECT p.conversation_id, p.user_id FROM participants p \
-                 JOIN participants me ON me.conversation_id = p.conversation_id AND me.user_id = $1 \
-                 ORDER BY p.conversation_id, p.user_id",
-            )
-            .bind(user.0)
-            .fetch_all(pool)
-            .await?;
-            (rows, participants)
-        });
-        Ok(assemble(rows, participants))
     }
 
     /// Whether `user` is a participant of `conversation` (false for no such conversation).

@@ -20,6 +20,8 @@ pub struct HistoryQuery {
 pub struct ReadOutcome {
     pub conversation_id: ConversationId,
     pub sender_id: UserId,
+    /// The message's seq: `message:read` moves the reader's watermark to it.
+    pub seq: i64,
     /// RFC 3339, as first recorded.
     pub read_at: String,
     /// False when this user had already read it (do not notify again).
@@ -28,7 +30,7 @@ pub struct ReadOutcome {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
-    id: i64,
+    pub(super) id: i64,
     conversation_id: i64,
     seq: i64,
     sender_id: i64,
@@ -122,7 +124,7 @@ impl Db {
         message: MessageId,
         reader: UserId,
     ) -> Result<Option<ReadOutcome>, DbError> {
-        let Some((conversation_id, sender_id)) = self.visible_message(message, reader).await?
+        let Some((conversation_id, sender_id, seq)) = self.visible_message(message, reader).await?
         else {
             return Ok(None);
         };
@@ -154,6 +156,7 @@ impl Db {
         Ok(Some(ReadOutcome {
             conversation_id,
             sender_id,
+            seq,
             read_at: format_millis(read_at_ms),
             newly_read,
         }))

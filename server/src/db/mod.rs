@@ -14,13 +14,17 @@
 //! run alongside it.
 
 mod conversations;
+mod list;
 mod messages;
+mod read_state;
 mod realtime;
 mod users;
 mod write;
 
 pub use conversations::{CreateConversationError, CreatedConversation};
+pub use list::ListQuery;
 pub use messages::{HistoryQuery, ReadOutcome};
+pub use read_state::{JoinState, ReadMove};
 pub use users::UserCredentials;
 pub use write::{InsertOutcome, NewMessage};
 
@@ -73,18 +77,32 @@ pub(crate) struct Dialect {
     /// A predicate "`created_at` is at or after the epoch milliseconds in `$N`", where
     /// `{}` is replaced by the placeholder.
     pub created_at_since: &'static str,
+    /// A timestamp column `{}` as epoch milliseconds.
+    pub epoch_ms: &'static str,
+    /// The timestamp of the epoch milliseconds in placeholder `{}`, comparable with the
+    /// timestamp columns.
+    pub from_epoch_ms: &'static str,
+    /// A predicate "the id is in the JSON array of integers in placeholder `{}`": one
+    /// bind and one cached plan for any number of ids, on both backends.
+    pub in_json_ids: &'static str,
 }
 
 const SQLITE: Dialect = Dialect {
     created_at_ms: "created_at AS created_at_ms",
     read_at_ms: "read_at AS read_at_ms",
     created_at_since: "created_at >= {}",
+    epoch_ms: "{}",
+    from_epoch_ms: "{}",
+    in_json_ids: "IN (SELECT value FROM json_each({}))",
 };
 
 const POSTGRES: Dialect = Dialect {
     created_at_ms: "(EXTRACT(EPOCH FROM created_at) * 1000)::BIGINT AS created_at_ms",
     read_at_ms: "(EXTRACT(EPOCH FROM read_at) * 1000)::BIGINT AS read_at_ms",
     created_at_since: "created_at >= TIMESTAMPTZ 'epoch' + ({}::BIGINT * INTERVAL '1 millisecond')",
+    epoch_ms: "(EXTRACT(EPOCH FROM {}) * 1000)::BIGINT",
+    from_epoch_ms: "(TIMESTAMPTZ 'epoch' + ({}::BIGINT * INTERVAL '1 millisecond'))",
+    in_json_ids: "IN (SELECT value::BIGINT FROM jsonb_array_elements_text({}::JSONB))",
 };
 
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@ use super::{Db, DbError, with_pool};
 use chat_wire::{ConversationId, MessageId, UserId};
 
 impl Db {
-    /// The conversation and sender of `message` when `reader` can see it (is a
+    /// The conversation, sender and seq of `message` when `reader` can see it (is a
     /// participant of its conversation); `None` when not, or when there is no such
     /// message (the two are not told apart). `message:read` checks this before storing
     /// a receipt, so that reading one's own message stores nothing.
@@ -12,10 +12,10 @@ impl Db {
         &self,
         message: MessageId,
         reader: UserId,
-    ) -> Result<Option<(ConversationId, UserId)>, DbError> {
-        let row: Option<(i64, i64)> = with_pool!(self, read, |pool, _d| {
+    ) -> Result<Option<(ConversationId, UserId, i64)>, DbError> {
+        let row: Option<(i64, i64, i64)> = with_pool!(self, read, |pool, _d| {
             sqlx::query_as(
-                "SELECT m.conversation_id, m.sender_id FROM messages m \
+                "SELECT m.conversation_id, m.sender_id, m.seq FROM messages m \
                  JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = $2 \
                  WHERE m.id = $1",
             )
@@ -24,6 +24,6 @@ impl Db {
             .fetch_optional(pool)
             .await?
         });
-        Ok(row.map(|(c, s)| (ConversationId(c), UserId(s))))
+        Ok(row.map(|(c, s, seq)| (ConversationId(c), UserId(s), seq)))
     }
 }

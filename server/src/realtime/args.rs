@@ -73,6 +73,20 @@ pub fn message_id(args: &[Json]) -> Result<MessageId, SocketError> {
     positive_id(args.first(), "messageId").map(MessageId)
 }
 
+/// `conversation:read`'s `(conversationId, seq)`. The seq is a JSON integer of 0 or more;
+/// one beyond what an i64 holds is past any `lastSeq` and is clamped to it anyway.
+pub fn read_args(args: &[Json]) -> Result<(ConversationId, i64), SocketError> {
+    let conversation = conversation_id(args)?;
+    let seq = args
+        .get(1)
+        .and_then(Json::as_u64)
+        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    match seq {
+        Some(seq) => Ok((conversation, seq)),
+        None => Err(bad_request("seq must be a non-negative integer")),
+    }
+}
+
 /// `message:send`'s `(conversationId, { clientMessageId, text })`. The UUID and text
 /// rules are checked by `messaging::send_and_announce`, shared with the HTTP fallback.
 pub fn send_args(args: &[Json]) -> Result<(ConversationId, SendMessage), SocketError> {
@@ -135,6 +149,29 @@ mod tests {
         ] {
             assert!(send_args(&bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_read_seq_is_a_non_negative_integer() {
+        assert_eq!(
+            read_args(&[json!(3), json!(7)]).unwrap(),
+            (ConversationId(3), 7)
+        );
+        assert_eq!(read_args(&[json!(3), json!(0)]).unwrap().1, 0);
+        assert_eq!(read_args(&[json!(3), json!(u64::MAX)]).unwrap().1, i64::MAX);
+        for bad in [
+            json!(-1),
+            json!(1.5),
+            json!("7"),
+            json!(null),
+            json!([7]),
+            json!(1e300),
+        ] {
+            let refused = read_args(&[json!(3), bad.clone()]).unwrap_err();
+            assert!(matches!(refused, SocketError::BadRequest(_)), "{bad}");
+        }
+        assert!(read_args(&[json!(3)]).is_err());
+        assert!(read_args(&[json!("3"), json!(1)]).is_err());
     }
 
     #[test]

@@ -10,14 +10,16 @@ use super::args::{self, Args};
 use super::error::SocketError;
 use super::limits::MAX_JOINED_PER_SOCKET;
 use super::presence::{self, Transition};
+use super::read_state::raise_and_announce;
 use super::typing::emit_stop;
 use super::{Shared, root};
 use crate::messaging::send_and_announce;
 use chat_wire::event::{
-    AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE, MESSAGE_READ,
-    MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_ONLINE, conversation_room, user_room,
+    AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE,
+    CONVERSATION_READ, MESSAGE_READ, MESSAGE_SEND, TYPING_START, TYPING_STOP, USER_ONLINE,
+    conversation_room, user_room,
 };
-use chat_wire::socket::{JoinAck, OkAck, ReadReceipt, SendAck, True, Typing};
+use chat_wire::socket::{JoinAck, OkAck, ReadAck, ReadReceipt, SendAck, True, Typing};
 use chat_wire::{ConversationId, UserId};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -141,6 +143,7 @@ pub async fn authenticate<A: Adapter>(
     s.on(TYPING_START, typing_start::<A>);
     s.on(TYPING_STOP, typing_stop::<A>);
     s.on(MESSAGE_READ, read::<A>);
+    s.on(CONVERSATION_READ, conversation_read::<A>);
     s.on_fallback(unknown_event::<A>);
     s.join(user_room(claims.user_id));
     // Counted before the CONNECT answer, so that once a client is told it is connected,
@@ -345,16 +348,16 @@ async fn join_inner<A: Adapter>(
     if !shared.db.is_participant(conversation, user).await? {
         return Err(SocketError::NotParticipant);
     }
-    let participants = shared.db.participant_ids(conversation).await?;
     let room = conversation_room(conversation);
     s.join(room.clone());
-    // Then lastSeq, read only once the socket is in the room: a message committed before
-    // this read is counted in it (the client backfills it), and one committed after is
-    // broadcast to the room, this socket included. Read before joining, a message committed
-    // in between would be in neither, and the client would miss it until the next one.
-    let last_seq = match shared.db.last_seq_for(conversation, user).await {
-        Ok(Some(seq)) => seq,
-        Ok(None) => {
+    // Then lastSeq and the watermarks, read only once the socket is in the room: a
+    // message committed before this read is counted in it (the client backfills it), and
+    // one committed after is broadcast to the room, this socket included. Read before
+    // joining, a message committed in between would be in neither, and the client would
+    // miss it until the next one.
+    let state = match shared.db.join_state(conversation).await {
+        Ok(Some(state)) if state.read_seqs.get(user).is_some() => state,
+        Ok(_) => {
             // Removed from the conversation meanwhile (not possible through the API today).
             s.leave(room);
             return Err(SocketError::NotParticipant);
@@ -364,6 +367,7 @@ async fn join_inner<A: Adapter>(
             return Err(e.into());
         }
     };
+    let participants = state.participants();
     let newly = locked(&session.joined).insert(conversation);
     locked(&session.member_of).insert(conversation);
     if newly && let Some(io) = shared.io() {
@@ -380,7 +384,9 @@ async fn join_inner<A: Adapter>(
     Ok(JoinAck {
         success: True,
         online_user_ids: online,
-        last_seq,
+        last_seq: state.last_seq,
+        last_read_seq: state.read_seqs.get(user).unwrap_or(0),
+        read_seqs: state.read_seqs,
     })
 }
 
@@ -513,7 +519,9 @@ async fn typing_inner<A: Adapter>(
 }
 
 /// `message:read(messageId)`: stores the receipt once and tells the sender's sockets
-/// once. Reading one's own message, or one in a conversation one is not in, is refused.
+/// once, and moves the reader's watermark up to the message's seq (announced as
+/// `conversation:read` when it moves). Reading one's own message, or one in a
+/// conversation one is not in, is refused.
 async fn read<A: Adapter>(
     s: SocketRef<A>,
     Args(args): Args,
@@ -537,7 +545,7 @@ async fn read_inner<A: Adapter>(
         .check(user)
         .map_err(SocketError::RateLimited)?;
     match shared.db.visible_message(message, user).await? {
-        Some((_, sender)) if sender == user => {
+        Some((_, sender, _)) if sender == user => {
             return Err(SocketError::bad_request(
                 "you cannot mark your own message as read",
             ));
@@ -562,7 +570,41 @@ async fn read_inner<A: Adapter>(
             io.emit(room, None, MESSAGE_READ, &receipt).await;
         }
     }
+    raise_and_announce(shared, outcome.conversation_id, user, outcome.seq).await?;
     Ok(OkAck::default())
+}
+
+/// `conversation:read(conversationId, seq)`: "I have seen everything up to `seq`". The
+/// watermark becomes `max(current, min(seq, lastSeq))` and the ack carries it; a move is
+/// announced as `conversation:read` ([`super::read_state`]). Shares `message:read`'s
+/// rate limit: both are a write each.
+async fn conversation_read<A: Adapter>(
+    s: SocketRef<A>,
+    Args(args): Args,
+    ack: AckSender<A>,
+    State(shared): State<Arc<Shared>>,
+) {
+    let result = conversation_read_inner(&s, args, &shared).await;
+    answer(&s, ack, CONVERSATION_READ, result);
+}
+
+async fn conversation_read_inner<A: Adapter>(
+    s: &SocketRef<A>,
+    args: Result<Vec<Json>, SocketError>,
+    shared: &Shared,
+) -> Result<ReadAck, SocketError> {
+    let session = session_of(s).ok_or(SocketError::NoSession)?;
+    let (conversation, seq) = args::read_args(&args?)?;
+    let user = session.user;
+    shared
+        .read_limiter
+        .check(user)
+        .map_err(SocketError::RateLimited)?;
+    let read = raise_and_announce(shared, conversation, user, seq).await?;
+    Ok(ReadAck {
+        success: True,
+        last_read_seq: read.last_read_seq,
+    })
 }
 
 /// Any other event: logged, and answered `bad_request` if it asked for an ack.

@@ -19,6 +19,9 @@
 //! - [`typing`]: typing indicators and their 5-second expiry timers.
 //! - [`limits`]: the numbers that bound what one client can make the server do.
 //! - [`pg_driver`]: the PostgreSQL adapter's driver, whose LISTEN survives restarts.
+//! - [`audience`]: the rooms of a conversation's `message:new` and `conversation:read`
+//!   (its room and every participant's user room: the live list without joining).
+//! - [`read_state`]: moving a read watermark and announcing `conversation:read`.
 //!
 //! # Lifecycle of a socket
 //!
@@ -37,11 +40,13 @@
 //! did, with no dynamic dispatch added.
 
 pub mod args;
+pub mod audience;
 pub mod error;
 pub mod handlers;
 pub mod limits;
 pub mod pg_driver;
 pub mod presence;
+pub mod read_state;
 pub mod typing;
 
 use crate::auth::JwtKeys;
@@ -109,8 +114,10 @@ pub struct Shared {
     pub typing_limiter: RateLimiter,
     /// `conversation:join`/`conversation:leave` per user: each costs database reads.
     pub join_limiter: RateLimiter,
-    /// `message:read` per user: each costs a write.
+    /// `message:read` and `conversation:read` per user, together: each costs a write.
     pub read_limiter: RateLimiter,
+    /// Who hears each conversation's messages and watermark moves.
+    pub audiences: audience::Audiences,
     pub presence: Presence,
     pub typing: Arc<TypingRegistry>,
     /// Set when shutdown starts: new handshakes and new sends are refused.
@@ -309,6 +316,7 @@ impl Realtime {
             typing_limiter: RateLimiter::new(TYPING_EVENTS_PER_SECOND),
             join_limiter: RateLimiter::new(JOIN_EVENTS_PER_SECOND),
             read_limiter: RateLimiter::new(READ_EVENTS_PER_SECOND),
+            audiences: audience::Audiences::default(),
             presence: Presence::default(),
             typing: Arc::new(TypingRegistry::default()),
             closing: AtomicBool::new(false),

@@ -3,11 +3,12 @@
 //! client and the REST calls the suites repeat.
 
 use crate::database::TestDatabase;
+use chat_wire::{ConversationId, Message, UserId};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use server::auth::Passwords;
 use server::config::{ClusterAdapter, Config};
-use server::db::Db;
+use server::db::{Db, InsertOutcome, NewMessage};
 use server::{AppState, Application};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -234,6 +235,26 @@ impl TestApp {
             .await;
         assert!(response.status().is_success(), "{}", response.status());
         response.json().await.unwrap()
+    }
+
+    /// Stores a message from `sender` through the data layer: no rate limit and no
+    /// announcement, for tests about what is stored. Asserts it was stored.
+    pub async fn store(&self, sender: &TestUser, conversation: i64, text: &str) -> Message {
+        let client_message_id = uuid::Uuid::new_v4().to_string();
+        let outcome = self
+            .db()
+            .insert_message(NewMessage {
+                conversation_id: ConversationId(conversation),
+                sender_id: UserId(sender.id),
+                client_message_id: &client_message_id,
+                text,
+            })
+            .await
+            .unwrap();
+        match outcome {
+            InsertOutcome::Inserted(message) => message,
+            other => panic!("not stored: {other:?}"),
+        }
     }
 
     pub async fn send(&self, user: &TestUser, conversation: i64, text: &str) -> Response {

@@ -13,10 +13,11 @@ const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Prefix of every database the tests create, so a stray one is recognisable.
 const DB_PREFIX: &str = "chat_test_";
 
-/// The database of one test, removed on drop.
+/// The database of one test, removed on drop. Tests that need a database without a
+/// server (a migration's upgrade) take one directly.
 #[derive(Debug)]
-pub(crate) struct TestDatabase {
-    pub(crate) url: String,
+pub struct TestDatabase {
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -52,7 +53,7 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestDatabase {
-    pub(crate) fn sqlite() -> TestDatabase {
+    pub fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = format!("sqlite://{}", dir.path().join("chat.db").display());
         TestDatabase {
@@ -61,7 +62,8 @@ impl TestDatabase {
         }
     }
 
-    pub(crate) async fn postgres() -> Option<TestDatabase> {
+    /// `None` when PostgreSQL is unreachable outside CI (see the module doc).
+    pub async fn postgres() -> Option<TestDatabase> {
         let admin_url = admin_url();
         let connected = tokio::time::timeout(
             Duration::from_secs(5),

@@ -22,6 +22,7 @@ pub mod database;
 pub mod socket;
 
 pub use app::{Backend, JWT_SECRET, KillableNode, TestApp, TestUser, assert_error, test_config};
+pub use database::TestDatabase;
 
 use serde_json::{Value, json};
 

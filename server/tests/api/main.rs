@@ -6,5 +6,7 @@
 mod auth;
 mod bad_input;
 mod conversations;
+mod list;
 mod messages;
 mod ops;
+mod upgrade;

@@ -22,18 +22,7 @@ fn messages_path(id: i64) -> String {
 /// Stores `n` messages through the data layer (no rate limit), texts "m1".."mn".
 async fn fill(app: &TestApp, sender: &TestUser, conversation: i64, n: usize) {
     for i in 1..=n {
-        let cmid = uuid::Uuid::new_v4().to_string();
-        let outcome = app
-            .db()
-            .insert_message(NewMessage {
-                conversation_id: ConversationId(conversation),
-                sender_id: UserId(sender.id),
-                client_message_id: &cmid,
-                text: &format!("m{i}"),
-            })
-            .await
-            .unwrap();
-        assert!(matches!(outcome, InsertOutcome::Inserted(_)));
+        app.store(sender, conversation, &format!("m{i}")).await;
     }
 }
 

@@ -13,6 +13,7 @@ mod broadcast;
 mod failure;
 mod limits;
 mod presence;
+mod read_state;
 mod refusal;
 
 use chat_test_support::TestApp;

@@ -10,5 +10,6 @@ mod handshake;
 mod limits;
 mod messaging;
 mod presence;
+mod read_state;
 mod receipts;
 mod typing;

@@ -15,8 +15,9 @@ use std::collections::HashMap;
 /// 2. For each message: is the sender a participant, and is its idempotency key stored
 ///    already? Under the locks, a repeat to the same conversation has either committed
 ///    (and is found) or not started.
-/// 3. Seqs handed out here, in batch order; one statement stores the counters and the
-///    new messages.
+/// 3. Seqs handed out here, in batch order; one statement stores the new messages and,
+///    from them, the counters, the list's last message and activity, and the senders'
+///    watermarks.
 ///
 /// Every statement is a plain index lookup or an `UNNEST` of the batch's arrays, so their
 /// plans are cached and cheap. A key repeated within the batch is stored once; its later
@@ -109,16 +110,29 @@ pub(super) async fn insert_batch_postgres(
         rows.extend(existing.into_iter().map(|row| (row, false)));
     }
     if !fresh.is_empty() {
-        let (counters, lasts): (Vec<i64>, Vec<i64>) = last_seqs.into_iter().unzip();
+        // One statement: the messages, then from what was inserted, each conversation's
+        // counter, last message and activity time, and each sender's watermark (the
+        // module doc of `super`). The CTEs see the inserted rows through `inserted`.
         let inserted: Vec<MessageRow> = sqlx::query_as(audited(format!(
-            "WITH counters AS ( \
-               UPDATE conversations c SET last_seq = u.last_seq \
-               FROM UNNEST($6::BIGINT[], $7::BIGINT[]) AS u (id, last_seq) \
-               WHERE c.id = u.id AND c.last_seq < u.last_seq \
+            "WITH inserted AS ( \
+               INSERT INTO messages (conversation_id, seq, sender_id, text, client_message_id) \
+               SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[]) \
+               RETURNING {COLUMNS}, created_at, {} \
+             ), newest AS ( \
+               SELECT DISTINCT ON (conversation_id) conversation_id, id, seq, created_at \
+               FROM inserted ORDER BY conversation_id, seq DESC \
+             ), counters AS ( \
+               UPDATE conversations c \
+               SET last_seq = n.seq, last_message_id = n.id, activity_at = n.created_at \
+               FROM newest n WHERE c.id = n.conversation_id \
+             ), watermarks AS ( \
+               UPDATE participants p SET last_read_seq = s.seq \
+               FROM (SELECT conversation_id, sender_id, MAX(seq) AS seq FROM inserted \
+                     GROUP BY conversation_id, sender_id) s \
+               WHERE p.conversation_id = s.conversation_id AND p.user_id = s.sender_id \
+                 AND p.last_read_seq < s.seq \
              ) \
-             INSERT INTO messages (conversation_id, seq, sender_id, text, client_message_id) \
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[]) \
-             RETURNING {COLUMNS}, {}",
+             SELECT {COLUMNS}, created_at_ms FROM inserted",
             POSTGRES.created_at_ms
         )))
         .bind(fresh.iter().map(|(m, _)| m.conversation_id.0).collect::<Vec<i64>>())
@@ -131,8 +145,6 @@ pub(super) async fn insert_batch_postgres(
                 .map(|(m, _)| m.client_message_id.as_str())
                 .collect::<Vec<&str>>(),
         )
-        .bind(&counters)
-        .bind(&lasts)
         .fetch_all(&mut *tx)
         .await?;
         rows.extend(inserted.into_iter().map(|row| (row, true)));

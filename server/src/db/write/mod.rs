@@ -21,6 +21,16 @@
 //!
 //! Either way [`Db::insert_message`] returns once the message is committed.
 //!
+//! # What else a message changes
+//!
+//! In the same transaction, on both paths: the conversation's `last_message_id` and
+//! `activity_at` (what `GET /api/conversations` shows and orders by, so that listing never
+//! reads messages), and the sender's read watermark, moved up to the message's seq:
+//! replying means having seen the conversation, and it keeps every message above a
+//! watermark someone else's, so the unread count is `last_seq - last_read_seq`
+//! ([`super::read_state`]). No `conversation:read` is announced for that move: clients
+//! apply it from `message:new` themselves.
+//!
 //! # Idempotency
 //!
 //! The unique `(sender_id, client_message_id)`: a repeat is found by a plain read before
@@ -37,6 +47,14 @@ pub(super) use group_commit::GroupCommit;
 use super::messages::{COLUMNS, MessageRow, audited};
 use super::{Db, DbError, is_unique_violation, with_pool};
 use chat_wire::{ConversationId, Message, UserId};
+
+/// A new message `$2` becomes its conversation `$1`'s last (single-message path; the
+/// batch does the same in its one statement).
+const RECORD_LAST_MESSAGE: &str = "UPDATE conversations SET last_message_id = $2, \
+     activity_at = (SELECT created_at FROM messages WHERE id = $2) WHERE id = $1";
+/// The sender `$2` has seen conversation `$1` up to its own message's seq `$3`.
+const RAISE_SENDER_WATERMARK: &str = "UPDATE participants SET last_read_seq = $3 \
+     WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3";
 
 /// A message to store. `text` has been validated by the caller.
 #[derive(Clone, Copy, Debug)]
@@ -147,6 +165,17 @@ impl Db {
                     .await?;
                     match row {
                         Some(row) => {
+                            sqlx::query(RECORD_LAST_MESSAGE)
+                                .bind(new.conversation_id.0)
+                                .bind(row.id)
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query(RAISE_SENDER_WATERMARK)
+                                .bind(new.conversation_id.0)
+                                .bind(new.sender_id.0)
+                                .bind(seq)
+                                .execute(&mut *tx)
+                                .await?;
                             tx.commit().await?;
                             Ok(Some(row))
                         }
