@@ -115,8 +115,13 @@ impl TestApp {
                 }
             });
             // Every task (server, sockets, heartbeat, adapter) is dropped where it stands:
-            // no disconnect handler, no graceful leave; connections just close.
-            runtime.shutdown_background();
+            // no disconnect handler, no graceful leave; connections just close. Waiting for
+            // that (not `shutdown_background`, which returns while the worker still runs)
+            // is what makes `kill` return once the node is gone: a node still half running
+            // after `kill` went on with presence work against the database and left the
+            // survivor's reaping stuck (the intermittent
+            // `a_killed_nodes_users_go_offline_when_its_lease_runs_out`).
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
         });
         let address = address_rx.recv().expect("the node's address");
         KillableNode {
