@@ -105,7 +105,9 @@ var host = (function () {
     var list = server.messages.filter(function (m) {
       return after ? m.seq > Number(after[1]) : before ? m.seq < Number(before[1]) : true;
     });
-    return Promise.resolve(new Response(JSON.stringify({ messages: list.slice(-100), hasMore: false }), 200));
+    // The oldest 100 after `afterSeq`; otherwise the newest 100 (before `beforeSeq`).
+    var page = after ? list.slice(0, 100) : list.slice(-100);
+    return Promise.resolve(new Response(JSON.stringify({ messages: page, hasMore: list.length > 100 }), 200));
   };
 
   return {

@@ -201,9 +201,35 @@ async function bench() {
     sends.push(clock() - started);
     e.destroy();
   }
+  // An older page of 100 merged into a timeline of 10,000 (scrolled back 100 pages).
+  const merges = [];
+  {
+    const base = host.server.messages.length;
+    for (let seq = base + 1; seq <= base + 10_400; seq++) {
+      host.server.messages.push({ id: 20_000 + seq, conversationId: ROOM, seq, senderId: 2, text: `message number ${seq}`, clientMessageId: null, createdAt: "2026-01-01T00:00:00.000Z" });
+    }
+    const e = await engine();
+    e.connect();
+    e.join(ROOM);
+    const shown = () => e.getConversation(ROOM)?.messages.length ?? 0;
+    const older = async () => {
+      const before = shown();
+      assert(e.loadOlder(ROOM), "an older page to load");
+      await until("an older page", () => shown() > before && e.getConversation(ROOM)?.loadingOlder === false);
+    };
+    await until("synced with the newest page", () => e.getConversation(ROOM)?.synced === true && shown() >= 100);
+    while (shown() < 10_000) await older();
+    for (let run = 0; run < 3; run++) {
+      const started = clock();
+      await older();
+      merges.push(clock() - started);
+    }
+    e.destroy();
+  }
   const where = engineBuild() === "js" ? "JS build in Hermes" : "wasm in Node";
   print(`bench (${where}): 1,000 incoming messages, getSnapshot after each: median ${median(runs)} ms (runs ${runs.join(", ")})`);
   print(`bench (${where}): 100 sends queued offline: median ${median(sends)} ms (runs ${sends.join(", ")})`);
+  print(`bench (${where}): an older page of 100 merged into 10,000 (loadOlder to the new snapshot): median ${median(merges)} ms (runs ${merges.join(", ")})`);
 }
 
 main().then(
