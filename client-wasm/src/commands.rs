@@ -115,7 +115,7 @@ commands! {
     5 method send(conversation_id: ConversationId, text: Text) -> String as "string" = |driver| {
         let sent = driver.command(|engine, now| engine.send(now, conversation_id, &text.0))?;
         match sent {
-            Ok(id) => Ok(id.to_string()),
+            Ok(id) => Ok(id.as_str().to_owned()),
             Err(chat_engine::engine::SendError::Text(e)) => Err(e.into()),
         }
     };
@@ -191,6 +191,11 @@ commands! {
     /// What the lifecycle adapter reports when the app comes back to the foreground: a connection that is down (lost while asleep, or waiting out a backoff) is tried again at once, and catches up.
     19 method foreground() -> () as "void" =
         |driver| driver.command(|engine, now| engine.handle_foreground(now));
+
+    /// The user has seen the whole conversation: its unread count is 0 at once, and the
+    /// server hears it now or after reconnecting (every device of the user clears too).
+    20 method mark_conversation_read(conversation_id: ConversationId) -> () as "void" =
+        |driver| driver.command(|engine, now| engine.mark_conversation_read(now, conversation_id));
 }
 
 /// The doc of the TypeScript `ChatEngine` interface.

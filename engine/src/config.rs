@@ -1,5 +1,7 @@
 //! Every number the engine uses, in one place (SPEC.md section 4 defaults).
 
+use crate::text;
+
 /// The engine's configuration. [`Config::new`] gives the defaults of SPEC.md section 4.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -70,18 +72,18 @@ impl Config {
     pub fn socket_url(&self) -> String {
         let base = self.base();
         let ws = if let Some(rest) = base.strip_prefix("https://") {
-            format!("wss://{rest}")
+            text!("wss://", rest)
         } else if let Some(rest) = base.strip_prefix("http://") {
-            format!("ws://{rest}")
+            text!("ws://", rest)
         } else {
             base.to_owned()
         };
-        format!("{ws}/socket.io/?EIO=4&transport=websocket")
+        text!(ws, "/socket.io/?EIO=4&transport=websocket")
     }
 
     /// The URL of an API route (`path` starts with `/api/`).
     pub fn api_url(&self, path: &str) -> String {
-        format!("{}{path}", self.base())
+        text!(self.base(), path)
     }
 
     fn base(&self) -> &str {

@@ -18,11 +18,13 @@
 
 use chat_wire::rest::{ApiError, ApiErrorBody, HistoryPage};
 use chat_wire::socket::{
-    Ack, AckFailure, Conversation, ConversationKind, False, JoinAck, OkAck, ReadReceipt, ReadSeqs,
-    SendAck, True, Typing,
+    Ack, AckFailure, Conversation, ConversationKind, ConversationRead, False, JoinAck, OkAck,
+    ReadAck, ReadReceipt, ReadSeqs, SendAck, True, Typing,
 };
 use chat_wire::{ConversationId, ErrorCode, Message, MessageId, UserId};
 
+use crate::engine::ListItem;
+use crate::text::Piece;
 use crate::vecmap::VecMap;
 
 /// A JSON value, as the protocol carries it.
@@ -422,12 +424,12 @@ pub(crate) fn write(value: &Value) -> String {
     out
 }
 
-fn write_into(out: &mut String, value: &Value) {
+pub(crate) fn write_into(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(Number::Int(n)) => out.push_str(&n.to_string()),
-        Value::Number(Number::UInt(n)) => out.push_str(&n.to_string()),
+        Value::Number(Number::Int(n)) => n.push_to(out),
+        Value::Number(Number::UInt(n)) => n.push_to(out),
         Value::Number(Number::Text(text)) => out.push_str(text),
         Value::String(s) => write_string(out, s),
         Value::Array(items) => {
@@ -455,7 +457,7 @@ fn write_into(out: &mut String, value: &Value) {
     }
 }
 
-fn write_string(out: &mut String, text: &str) {
+pub(crate) fn write_string(out: &mut String, text: &str) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -517,8 +519,18 @@ pub(crate) fn read_seqs(value: &Value) -> Option<ReadSeqs> {
     value
         .as_object()?
         .iter()
-        .map(|(user, seq)| Some((UserId(user.parse().ok()?), seq.as_i64()?)))
+        .map(|(user, seq)| Some((user_key(user)?, seq.as_i64()?)))
         .collect()
+}
+
+/// A user id as an object key: decimal digits (by hand: `str::parse` costs a kilobyte
+/// of wasm).
+fn user_key(text: &str) -> Option<UserId> {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let id = text.bytes().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    Some(UserId(id))
 }
 
 fn user_ids(value: &Value) -> Option<Vec<UserId>> {
@@ -644,6 +656,42 @@ pub(crate) fn send_ack(value: &Value) -> Option<Ack<SendAck>> {
 
 pub(crate) fn ok_ack(value: &Value) -> Option<Ack<OkAck>> {
     ack(value, |_| Some(OkAck { success: True }))
+}
+
+/// Ack of `conversation:read`.
+pub(crate) fn read_ack(value: &Value) -> Option<Ack<ReadAck>> {
+    ack(value, |o| {
+        Some(ReadAck {
+            success: True,
+            last_read_seq: i64_field(o, "lastReadSeq")?,
+        })
+    })
+}
+
+/// `conversation:read` from the server: a watermark moved.
+pub(crate) fn conversation_read(value: &Value) -> Option<ConversationRead> {
+    let o = value.as_object()?;
+    Some(ConversationRead {
+        conversation_id: ConversationId(i64_field(o, "conversationId")?),
+        user_id: UserId(i64_field(o, "userId")?),
+        last_read_seq: i64_field(o, "lastReadSeq")?,
+    })
+}
+
+/// `GET /api/conversations`'s answer (SPEC.md section 9), as far as the engine reads it.
+pub(crate) fn list_items(text: &str) -> Option<Vec<ListItem>> {
+    parse(text)?.as_array()?.iter().map(list_item).collect()
+}
+
+fn list_item(value: &Value) -> Option<ListItem> {
+    let o = value.as_object()?;
+    Some(ListItem {
+        conversation: conversation(value)?,
+        last_message: optional(o, "lastMessage", message)?,
+        last_read_seq: i64_field(o, "lastReadSeq")?,
+        read_seqs: read_seqs(o.get("readSeqs")?)?,
+        activity_at: string_field(o, "activityAt")?,
+    })
 }
 
 /// `GET /api/conversations/:id/messages`'s answer.

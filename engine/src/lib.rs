@@ -74,6 +74,7 @@ pub mod json;
 pub mod outbox;
 pub mod protocol;
 pub mod snapshot;
+pub mod text;
 pub mod time;
 pub mod timeline;
 mod timer;

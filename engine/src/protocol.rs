@@ -14,6 +14,7 @@
 //! Binary packets (`45`, `46`) and other namespaces are refused: this product sends none.
 
 use crate::json::{self, Value};
+use crate::text;
 use std::fmt;
 
 /// One Engine.IO packet, as one WebSocket text frame.
@@ -97,21 +98,28 @@ pub enum DecodeError {
     Upgrade,
 }
 
-// No `{:?}` here: Debug formatting of chars and strings (escaping) costs ~2 KB of wasm.
+impl DecodeError {
+    /// What went wrong, in words (the engine's warnings; no `core::fmt`, see [`crate::text`],
+    /// and no `{:?}`, whose escaping costs ~2 KB of wasm).
+    pub fn describe(&self) -> String {
+        match self {
+            DecodeError::Empty => "empty frame".into(),
+            DecodeError::UnknownEngineType(c) => text!("unknown Engine.IO type '", c, "'"),
+            DecodeError::UnknownSocketType(Some(c)) => text!("unknown Socket.IO type '", c, "'"),
+            DecodeError::UnknownSocketType(None) => "Socket.IO packet without a type".into(),
+            DecodeError::Binary => "binary Socket.IO packets are not supported".into(),
+            DecodeError::Namespace(ns) => text!("unsupported namespace \"", ns, "\""),
+            DecodeError::BadAckId => "malformed ack id".into(),
+            DecodeError::MissingAckId => "ack without an id".into(),
+            DecodeError::BadPayload(what) => text!("bad payload: ", what),
+            DecodeError::Upgrade => "unexpected upgrade packet".into(),
+        }
+    }
+}
+
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Empty => f.write_str("empty frame"),
-            DecodeError::UnknownEngineType(c) => write!(f, "unknown Engine.IO type '{c}'"),
-            DecodeError::UnknownSocketType(Some(c)) => write!(f, "unknown Socket.IO type '{c}'"),
-            DecodeError::UnknownSocketType(None) => f.write_str("Socket.IO packet without a type"),
-            DecodeError::Binary => f.write_str("binary Socket.IO packets are not supported"),
-            DecodeError::Namespace(ns) => write!(f, "unsupported namespace \"{ns}\""),
-            DecodeError::BadAckId => f.write_str("malformed ack id"),
-            DecodeError::MissingAckId => f.write_str("ack without an id"),
-            DecodeError::BadPayload(what) => write!(f, "bad payload: {what}"),
-            DecodeError::Upgrade => f.write_str("unexpected upgrade packet"),
-        }
+        f.write_str(&self.describe())
     }
 }
 
@@ -152,8 +160,8 @@ impl Packet {
                 format!("0{}", json::write(&open))
             }
             Packet::Close => "1".to_owned(),
-            Packet::Ping(data) => format!("2{data}"),
-            Packet::Pong(data) => format!("3{data}"),
+            Packet::Ping(data) => text!("2", data),
+            Packet::Pong(data) => text!("3", data),
             Packet::Noop => "6".to_owned(),
             Packet::Message(packet) => packet.encode(),
         }
@@ -165,10 +173,10 @@ impl SocketPacket {
     pub fn encode(&self) -> String {
         match self {
             SocketPacket::Connect(None) => "40".to_owned(),
-            SocketPacket::Connect(Some(auth)) => format!("40{}", json::write(auth)),
+            SocketPacket::Connect(Some(auth)) => text!("40", json::write(auth)),
             SocketPacket::Disconnect => "41".to_owned(),
             SocketPacket::Event { ack, name, args } => event_frame(*ack, name, args),
-            SocketPacket::Ack { id, args } => format!("43{}{}", id.0, json_list(None, args)),
+            SocketPacket::Ack { id, args } => text!("43", id.0, json_list(None, args)),
             SocketPacket::ConnectError { message } => {
                 format!(
                     "44{}",
@@ -187,28 +195,43 @@ pub fn encode_event(ack: Option<AckId>, name: &str, args: Vec<Value>) -> String 
 /// The frames the engine itself writes besides events, without building a [`Packet`]
 /// (whose `encode` would keep every arm, the open packet's included, in the wasm).
 pub(crate) fn connect_frame(auth: &Value) -> String {
-    format!("40{}", json::write(auth))
+    text!("40", json::write(auth))
 }
 
 pub(crate) fn pong_frame(data: &str) -> String {
-    format!("3{data}")
+    text!("3", data)
 }
 
 pub(crate) const DISCONNECT_FRAME: &str = "41";
 
 fn event_frame(ack: Option<AckId>, name: &str, args: &[Value]) -> String {
-    let id = ack.map(|id| id.0.to_string()).unwrap_or_default();
-    format!("42{id}{}", json_list(Some(name), args))
+    let mut frame = text!("42");
+    if let Some(id) = ack {
+        crate::text::Piece::push_to(&id.0, &mut frame);
+    }
+    json_list_into(&mut frame, Some(name), args);
+    frame
 }
 
 /// `[name?, ...args]`, written without cloning the arguments into one `Value`.
 fn json_list(name: Option<&str>, args: &[Value]) -> String {
-    let name = name.map(|name| json::write(&Value::String(name.to_owned())));
-    let items: Vec<String> = name
-        .into_iter()
-        .chain(args.iter().map(json::write))
-        .collect();
-    format!("[{}]", items.join(","))
+    let mut out = String::new();
+    json_list_into(&mut out, name, args);
+    out
+}
+
+fn json_list_into(out: &mut String, name: Option<&str>, args: &[Value]) {
+    out.push('[');
+    if let Some(name) = name {
+        json::write_string(out, name);
+    }
+    for (index, arg) in args.iter().enumerate() {
+        if index > 0 || name.is_some() {
+            out.push(',');
+        }
+        json::write_into(out, arg);
+    }
+    out.push(']');
 }
 
 fn decode_socket(body: &str) -> Result<SocketPacket, DecodeError> {
@@ -225,7 +248,7 @@ fn decode_socket(body: &str) -> Result<SocketPacket, DecodeError> {
         let end = after_slash.find(',').unwrap_or(after_slash.len());
         let namespace = &after_slash[..end];
         if !namespace.is_empty() {
-            return Err(DecodeError::Namespace(format!("/{namespace}")));
+            return Err(DecodeError::Namespace(text!("/", namespace)));
         }
         rest = after_slash.get(end + 1..).unwrap_or("");
     }

@@ -5,6 +5,7 @@
 //! by one per change. A UI compares pointers (or versions) and re-renders only what moved;
 //! the wasm layer caches its JS objects by version.
 
+use chat_wire::socket::ReadSeqs;
 use chat_wire::{ConversationId, UserId};
 use std::sync::Arc;
 
@@ -28,6 +29,18 @@ pub struct ConversationView {
     pub loading_older: bool,
     /// The conversation is joined on the current connection and caught up.
     pub synced: bool,
+    /// Messages of others above the own watermark (SPEC.md section 9).
+    pub unread_count: i64,
+    /// The own watermark: everything up to this seq is read.
+    pub last_read_seq: i64,
+    /// The newest seq known to exist.
+    pub last_seq: i64,
+    /// Every participant's watermark known.
+    pub read_seqs: ReadSeqs,
+    /// The newest message, joined or not (for the list).
+    pub last_message: Option<Arc<MessageView>>,
+    /// When the conversation last moved (RFC 3339): the list orders by it.
+    pub activity_at: Option<String>,
 }
 
 /// The connection as the app shows it.

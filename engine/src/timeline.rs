@@ -65,6 +65,8 @@ pub(crate) struct Timeline {
     window: usize,
     /// The server has messages older than the oldest kept.
     pub(crate) has_older: bool,
+    /// Own messages up to this seq are `read`: another participant's watermark reached it.
+    read_through: i64,
 }
 
 impl Timeline {
@@ -74,6 +76,7 @@ impl Timeline {
             pending: Vec::new(),
             window: capacity.max(1),
             has_older: false,
+            read_through: 0,
         }
     }
 
@@ -106,7 +109,11 @@ impl Timeline {
                     self.has_older = true;
                     return Inserted::New { replaced_pending };
                 }
-                self.confirmed.insert(index, Arc::new(stored_view(message)));
+                let mut view = stored_view(message);
+                if Some(message.sender_id) == me && message.seq <= self.read_through {
+                    view.status = MessageStatus::Read;
+                }
+                self.confirmed.insert(index, Arc::new(view));
                 if self.confirmed.len() > self.window {
                     let excess = self.confirmed.len() - self.window;
                     self.confirmed.drain(..excess);
@@ -133,7 +140,7 @@ impl Timeline {
             seq: None,
             sender_id: sender,
             text: text.to_owned(),
-            client_message_id: Some(cmid.to_string()),
+            client_message_id: Some(cmid.as_str().to_owned()),
             created_at: None,
             status,
         };
@@ -174,6 +181,26 @@ impl Timeline {
         }
     }
 
+    /// Another participant has read up to `seq`: own messages up to it are `read`. True
+    /// if a kept message changed.
+    pub(crate) fn read_through(&mut self, seq: i64, me: Option<UserId>) -> bool {
+        if seq <= self.read_through {
+            return false;
+        }
+        let from = std::mem::replace(&mut self.read_through, seq);
+        let seq_of = |m: &Arc<MessageView>| m.seq.unwrap_or(0);
+        let start = self.confirmed.partition_point(|m| seq_of(m) <= from);
+        let end = self.confirmed.partition_point(|m| seq_of(m) <= seq);
+        let mut changed = false;
+        for view in &mut self.confirmed[start..end] {
+            if me.is_some() && view.sender_id == me && view.status == MessageStatus::Sent {
+                Arc::make_mut(view).status = MessageStatus::Read;
+                changed = true;
+            }
+        }
+        changed
+    }
+
     /// The oldest seq kept.
     pub(crate) fn oldest_seq(&self) -> Option<i64> {
         self.confirmed.first().and_then(|m| m.seq)
@@ -199,7 +226,7 @@ impl Timeline {
     }
 }
 
-fn stored_view(message: &Message) -> MessageView {
+pub(crate) fn stored_view(message: &Message) -> MessageView {
     MessageView {
         id: Some(message.id),
         seq: Some(message.seq),

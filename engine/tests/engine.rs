@@ -551,3 +551,93 @@ proptest! {
         prop_assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{:?}", seqs);
     }
 }
+
+/// SPEC.md section 9: reading offline clears the count at once, and the server hears the
+/// highest watermark once after reconnecting; another device's read and the other
+/// participant's read arrive as `conversation:read`.
+#[test]
+fn reads_made_offline_are_sent_once_after_reconnecting_and_other_devices_reads_arrive() {
+    let mut sim = connected_sim();
+    sim.other_posts(ROOM, OTHER, "one");
+    sim.other_posts(ROOM, OTHER, "two");
+    sim.run_for(100);
+    assert_eq!(sim.engine.conversation(ROOM).unwrap().unread_count, 2);
+
+    sim.set_online(false);
+    sim.command(|e, now| e.mark_conversation_read(now, ROOM));
+    sim.command(|e, now| e.mark_conversation_read(now, ROOM));
+    assert_eq!(sim.engine.conversation(ROOM).unwrap().unread_count, 0);
+    assert_eq!(
+        sim.server.watermark(ROOM, ME),
+        0,
+        "offline: nothing sent yet"
+    );
+    let reads_before = sim
+        .log
+        .sent
+        .iter()
+        .filter(|(_, _, f)| f.contains("conversation:read"))
+        .count();
+    sim.set_online(true);
+    sim.run_for(5_000);
+    assert_eq!(sim.server.watermark(ROOM, ME), 2);
+    let reads: Vec<_> = sim.log.sent[..]
+        .iter()
+        .filter(|(_, _, f)| f.contains("conversation:read"))
+        .skip(reads_before)
+        .collect();
+    assert_eq!(reads.len(), 1, "the highest watermark, once: {reads:?}");
+
+    // The other participant reads: my message shows `read` once their watermark reaches it.
+    let id = sim.command(|e, now| e.send(now, ROOM, "mine")).unwrap();
+    sim.run_for(1_000);
+    let status = |sim: &Sim| {
+        let view = sim.engine.conversation(ROOM).unwrap();
+        let mine = view
+            .messages
+            .iter()
+            .find(|m| m.client_message_id.as_deref() == Some(id.as_str()));
+        mine.map(|m| m.status)
+    };
+    assert_eq!(status(&sim), Some(MessageStatus::Sent));
+    sim.other_reads(ROOM, OTHER);
+    sim.run_for(100);
+    assert_eq!(status(&sim), Some(MessageStatus::Read));
+    let view = sim.engine.conversation(ROOM).unwrap();
+    assert_eq!(view.read_seqs.get(OTHER), Some(3));
+
+    // Another device of mine reads what arrived since: the count here clears too.
+    sim.other_posts(ROOM, OTHER, "three");
+    sim.run_for(100);
+    assert_eq!(sim.engine.conversation(ROOM).unwrap().unread_count, 1);
+    sim.other_reads(ROOM, ME);
+    sim.run_for(100);
+    assert_eq!(sim.engine.conversation(ROOM).unwrap().unread_count, 0);
+}
+
+#[test]
+fn the_list_is_fetched_page_by_page_until_every_conversation_is_known() {
+    let mut server = FakeServer::new();
+    for id in 1..=1_201 {
+        server.add_conversation(ConversationId(id), &[ME, OTHER]);
+    }
+    // The oldest page's conversation has news the engine must learn without joining.
+    server.post(Millis(0), ConversationId(1), OTHER, "from the last page");
+    let mut sim = Sim::new(
+        Engine::new(Config::new("http://chat.test"), 7),
+        server,
+        ME,
+        7,
+        NetParams::perfect(),
+    );
+    sim.command(|e, now| e.connect(now));
+    sim.run_for(2_000);
+    let snapshot = sim.engine.snapshot();
+    assert_eq!(snapshot.conversations.len(), 1_201);
+    let oldest = sim.engine.conversation(ConversationId(1)).unwrap();
+    assert_eq!((oldest.unread_count, oldest.last_seq), (1, 1));
+    assert_eq!(
+        oldest.last_message.as_ref().map(|m| m.text.as_str()),
+        Some("from the last page")
+    );
+}

@@ -19,6 +19,9 @@ use support::sim::{NetParams, Sim};
 const ME: UserId = UserId(1);
 const OTHER: UserId = UserId(2);
 const CONVERSATIONS: [ConversationId; 2] = [ConversationId(10), ConversationId(20)];
+/// Listed (the engine fetches the list on connecting) but never joined: only its line in
+/// the list follows it.
+const UNJOINED: ConversationId = ConversationId(30);
 
 #[derive(Clone, Debug)]
 enum Action {
@@ -35,6 +38,12 @@ enum Action {
     },
     Typing(usize),
     OtherTypes(usize),
+    /// The app shows a conversation (2: the unjoined one): `mark_conversation_read`.
+    Read(usize),
+    /// The other user reads a conversation (2: the unjoined one) to its end.
+    OtherReads(usize),
+    /// The other user posts in the unjoined conversation.
+    OtherPostsUnjoined,
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -47,6 +56,9 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (1000..60_000u64).prop_map(|ms| Action::Blackhole { ms }),
         1 => (0..2usize).prop_map(Action::Typing),
         1 => (0..2usize).prop_map(Action::OtherTypes),
+        2 => (0..3usize).prop_map(Action::Read),
+        1 => (0..3usize).prop_map(Action::OtherReads),
+        1 => Just(Action::OtherPostsUnjoined),
     ]
 }
 
@@ -82,6 +94,7 @@ fn setup(seed: u64, net: NetParams, config: Config) -> Sim {
     for conversation in CONVERSATIONS {
         server.add_conversation(conversation, &[ME, OTHER]);
     }
+    server.add_conversation(UNJOINED, &[ME, OTHER]);
     let engine = Engine::new(config, seed);
     let mut sim = Sim::new(engine, server, ME, seed, net);
     sim.command(|e, now| e.connect(now));
@@ -89,6 +102,10 @@ fn setup(seed: u64, net: NetParams, config: Config) -> Sim {
         sim.command(|e, now| e.join(now, conversation));
     }
     sim
+}
+
+fn all_conversations() -> [ConversationId; 3] {
+    [CONVERSATIONS[0], CONVERSATIONS[1], UNJOINED]
 }
 
 /// A run: the sim and the messages sent, in send order.
@@ -141,6 +158,15 @@ fn play(scenario: &Scenario, mut check: impl FnMut(&Sim)) -> Run {
             Action::Blackhole { ms } => sim.blackhole_until = sim.now + ms,
             Action::Typing(c) => sim.command(|e, now| e.typing(now, CONVERSATIONS[c])),
             Action::OtherTypes(c) => sim.other_types(CONVERSATIONS[c], OTHER),
+            Action::Read(c) => {
+                let conversation = all_conversations()[c];
+                sim.command(|e, now| e.mark_conversation_read(now, conversation));
+            }
+            Action::OtherReads(c) => sim.other_reads(all_conversations()[c], OTHER),
+            Action::OtherPostsUnjoined => {
+                posted += 1;
+                sim.other_posts(UNJOINED, OTHER, &format!("theirs {posted}"));
+            }
         }
         check(&sim);
     }
@@ -504,6 +530,48 @@ proptest! {
                 }
                 let answered_between = answered.iter().any(|(t, s, a, _)| *s == s1 && *a == a1 && *t >= t1 && *t <= t2);
                 prop_assert!(t2.since(t1) >= ack_timeout || answered_between, "{} tried at {} and {}", cmid, t1, t2);
+            }
+        }
+    }
+
+    /// Read state (SPEC.md section 9): marking a conversation read clears its count at
+    /// once, offline too; the count is never negative; and once the network heals, every
+    /// conversation's unread count is the server's (messages of others above my watermark),
+    /// joined or not, with my watermark and the other's as the server has them: reads made
+    /// offline were sent after reconnecting, and duplicates changed nothing.
+    #[test]
+    fn the_unread_count_is_the_messages_of_others_above_the_watermark(scenario in scenario()) {
+        let mut steps_ok = true;
+        let mut run = play(&scenario, |sim| {
+            // The unjoined conversation is known once the list has come.
+            for view in all_conversations().into_iter().filter_map(|c| sim.engine.conversation(c)) {
+                steps_ok &= view.unread_count >= 0 && view.unread_count == (view.last_seq - view.last_read_seq).max(0);
+            }
+        });
+        prop_assert!(steps_ok, "an unread count went negative or off its watermark");
+        let sim = &mut run.sim;
+        sim.command(|e, now| e.mark_conversation_read(now, CONVERSATIONS[0]));
+        prop_assert_eq!(sim.engine.conversation(CONVERSATIONS[0]).unwrap().unread_count, 0);
+        quiesce(&mut run);
+        let sim = &run.sim;
+        for conversation in all_conversations() {
+            let view = sim.engine.conversation(conversation).unwrap();
+            prop_assert_eq!(view.unread_count, sim.server.unread(conversation, ME), "{}", conversation);
+            prop_assert_eq!(view.last_read_seq, sim.server.watermark(conversation, ME), "{}", conversation);
+            prop_assert_eq!(view.last_seq, sim.server.last_seq(conversation));
+            prop_assert_eq!(
+                view.last_message.as_ref().and_then(|m| m.id),
+                sim.server.messages[&conversation].last().map(|m| m.id)
+            );
+        }
+        for conversation in CONVERSATIONS {
+            let view = sim.engine.conversation(conversation).unwrap();
+            let theirs = sim.server.watermark(conversation, OTHER);
+            prop_assert_eq!(view.read_seqs.get(OTHER).unwrap_or(0), theirs);
+            // My messages the other has read show `read`; the others `sent`.
+            for message in view.messages.iter().filter(|m| m.sender_id == Some(ME)) {
+                let read = message.seq.is_some_and(|seq| seq <= theirs);
+                prop_assert_eq!(message.status == MessageStatus::Read, read, "{:?}", message);
             }
         }
     }

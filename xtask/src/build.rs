@@ -37,6 +37,24 @@ pub fn all(root: &Path, tools: &Tools) -> Result {
     web_app(root)
 }
 
+/// `cargo xtask size`: the wasm package alone, held to its budget.
+pub fn size(root: &Path, tools: &Tools) -> Result {
+    let package = wasm_package(root, tools)?;
+    if package.total() > WASM_BUDGET_BYTES {
+        return fail!(
+            "the wasm engine is {} bytes gzipped, {} over its budget of {WASM_BUDGET_BYTES}",
+            package.total(),
+            package.total() - WASM_BUDGET_BYTES
+        );
+    }
+    println!(
+        "    {} bytes, {} under budget",
+        package.total(),
+        WASM_BUDGET_BYTES - package.total()
+    );
+    Ok(())
+}
+
 /// The wasm-bindgen package the JS package loads.
 pub struct WasmPackage {
     pub wasm_gzip_bytes: u64,

@@ -40,6 +40,8 @@ Commands:
                     --soak runs the property tests and the chaos soak longer
   setup             only install what is missing (Chromium, wasm target, wasm-bindgen-cli, npm)
   build             only build the wasm engine, the JS package and the web app
+  size              only build the wasm engine package, report its gzipped size and fail
+                    over the budget (quick to repeat while making the engine smaller)
   help              this text
 
 Environment:
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         "test" => suites::test(&root(), has_flag(options, "--soak")),
         "setup" => setup::ensure_all(&root()).map(|_| ()),
         "build" => setup::ensure_all(&root()).and_then(|tools| build::all(&root(), &tools)),
+        "size" => setup::ensure_build_tools(&root()).and_then(|tools| build::size(&root(), &tools)),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

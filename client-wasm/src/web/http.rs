@@ -2,6 +2,7 @@
 //! `fetch`, with `Authorization: Bearer <token>`. Any status is an answer for the engine
 //! to judge; only a failure to get one (network down, CORS refusal) is `handle_http_failed`.
 
+use chat_engine::text;
 use std::rc::Weak;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -31,9 +32,12 @@ pub(crate) fn start(request: HttpRequest, driver: Weak<Driver>) {
                     .message()
                     .as_string()
                     .unwrap_or_default();
-                driver.warn(&format!(
-                    "{} {} failed: {detail}",
-                    request.method, request.url
+                driver.warn(&text!(
+                    request.method,
+                    " ",
+                    request.url,
+                    " failed: ",
+                    detail
                 ));
                 driver.http_failed(request.id);
             }
@@ -46,7 +50,7 @@ async fn fetch(request: &HttpRequest) -> Result<(u16, String), JsValue> {
     init.set_method(request.method);
     let headers = Headers::new()?;
     if let Some(token) = &request.bearer {
-        headers.set("Authorization", &format!("Bearer {token}"))?;
+        headers.set("Authorization", &text!("Bearer ", token))?;
     }
     if let Some(body) = &request.body {
         headers.set("Content-Type", "application/json")?;

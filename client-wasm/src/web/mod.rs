@@ -35,6 +35,7 @@ mod storage;
 mod timer;
 mod to_js;
 
+use chat_engine::text;
 use js_sys::{Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -171,7 +172,7 @@ impl Driver {
             Ok(Some(stored)) => {
                 if let Err(e) = engine.restore_outbox(start, &stored) {
                     let epoch_ms = (timer::time_origin() as u64).saturating_add(start.0);
-                    error::console_warn(&store.set_aside(&stored, &e.to_string(), epoch_ms));
+                    error::console_warn(&store.set_aside(&stored, &e.0, epoch_ms));
                 }
             }
             Ok(None) => {}
@@ -253,7 +254,7 @@ impl Driver {
                         self.sockets.borrow_mut().insert(socket, opened);
                     }
                     Err(error) => {
-                        self.warn(&format!("cannot open a WebSocket: {}", describe(&error)));
+                        self.warn(&text!("cannot open a WebSocket: ", describe(&error)));
                         self.engine.borrow_mut().handle_socket_closed(now(), socket);
                     }
                 }
@@ -261,7 +262,7 @@ impl Driver {
             Output::SendFrame { socket, text } => {
                 let sent = self.sockets.borrow().get(&socket).map(|s| s.send(&text));
                 if let Some(Err(error)) = sent {
-                    self.warn(&format!("WebSocket send failed: {}", describe(&error)));
+                    self.warn(&text!("WebSocket send failed: ", describe(&error)));
                 }
             }
             Output::CloseSocket { socket } => {
@@ -312,9 +313,7 @@ impl Driver {
                     }
                     _ => driver.token_failed("getToken returned something other than a string"),
                 },
-                Err(error) => {
-                    driver.token_failed(&format!("getToken failed: {}", describe(&error)))
-                }
+                Err(error) => driver.token_failed(&text!("getToken failed: ", describe(&error))),
             }
         });
     }

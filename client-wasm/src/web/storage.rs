@@ -13,6 +13,7 @@
 //! - a stored value the engine cannot read is set aside under `<key>/unreadable/<epoch
 //!   ms>` (and removed from the key), reported, and neither sent nor overwritten.
 
+use chat_engine::text;
 use chat_wire::UserId;
 use std::cell::Cell;
 use wasm_bindgen::JsCast;
@@ -103,18 +104,30 @@ impl OutboxStore {
     /// it is kept but never sent; returns the report.
     pub(crate) fn set_aside(&self, stored: &str, reason: &str, epoch_ms: u64) -> String {
         let Some((store, key)) = self.place() else {
-            return format!("chat engine: the stored outbox is unreadable ({reason})");
+            return text!(
+                "chat engine: the stored outbox is unreadable (",
+                reason,
+                ")"
+            );
         };
-        let aside = format!("{key}/unreadable/{epoch_ms}");
+        let aside = text!(key, "/unreadable/", epoch_ms);
         let moved = store.set_item(&aside, stored).is_ok() && store.remove_item(key).is_ok();
         if moved {
-            format!(
-                "chat engine: the stored outbox is unreadable ({reason}): it was set aside under \"{aside}\" and none of it will be sent"
+            text!(
+                "chat engine: the stored outbox is unreadable (",
+                reason,
+                "): it was set aside under \"",
+                aside,
+                "\" and none of it will be sent"
             )
         } else {
             self.given_up.set(true);
-            format!(
-                "chat engine: the stored outbox is unreadable ({reason}) and could not be set aside: it is left under \"{key}\", unsent, and the outbox is kept in memory"
+            text!(
+                "chat engine: the stored outbox is unreadable (",
+                reason,
+                ") and could not be set aside: it is left under \"",
+                key,
+                "\", unsent, and the outbox is kept in memory"
             )
         }
     }
@@ -126,17 +139,22 @@ impl OutboxStore {
             .as_string()
             .or_else(|| error.as_string())
             .unwrap_or_default();
-        format!(
-            "chat engine: could not {what} the outbox in its storage ({detail}); keeping it in memory from now on"
+        text!(
+            "chat engine: could not ",
+            what,
+            " the outbox in its storage (",
+            detail,
+            "); keeping it in memory from now on"
         )
     }
 }
 
 /// `chat-client/outbox/v1/<url>/<userId>`.
 pub fn storage_key(url: &str, user: UserId) -> String {
-    format!(
-        "chat-client/outbox/v1/{}/{}",
+    text!(
+        "chat-client/outbox/v1/",
         url.trim_end_matches('/'),
+        "/",
         user.0
     )
 }

@@ -56,24 +56,16 @@ impl JsCache {
             .retain(|id, _| snapshot.conversations.contains_key(id));
         for view in &snapshot.conversations {
             let js = self.conversation(view.id, view);
-            set(&conversations, &JsValue::from(view.id.0 as f64), &js);
+            let _ = Reflect::set(&conversations, &JsValue::from(view.id.0 as f64), &js);
         }
         Object::freeze(&conversations);
         let js = Object::new();
+        set(&js, "version", &JsValue::from(snapshot.version as f64));
+        set(&js, "connection", &self.connection(&snapshot.connection));
+        set(&js, "conversations", &conversations);
         set(
             &js,
-            &"version".into(),
-            &JsValue::from(snapshot.version as f64),
-        );
-        set(
-            &js,
-            &"connection".into(),
-            &self.connection(&snapshot.connection),
-        );
-        set(&js, &"conversations".into(), &conversations);
-        set(
-            &js,
-            &"outboxLength".into(),
+            "outboxLength",
             &JsValue::from(snapshot.outbox_len as f64),
         );
         Object::freeze(&js);
@@ -115,21 +107,22 @@ impl JsCache {
         }
         Object::freeze(&messages);
         let js = Object::new();
-        set(&js, &"id".into(), &JsValue::from(id.0 as f64));
-        set(&js, &"messages".into(), &messages);
+        set(&js, "id", &JsValue::from(id.0 as f64));
+        set(&js, "messages", &messages);
         set(
             &js,
-            &"typingUserIds".into(),
+            "typingUserIds",
             &ids(view.typing_user_ids.iter().map(|u| u.0)),
         );
         set(
             &js,
-            &"onlineUserIds".into(),
+            "onlineUserIds",
             &ids(view.online_user_ids.iter().map(|u| u.0)),
         );
-        set(&js, &"hasOlder".into(), &view.has_older.into());
-        set(&js, &"loadingOlder".into(), &view.loading_older.into());
-        set(&js, &"synced".into(), &view.synced.into());
+        set(&js, "hasOlder", &view.has_older.into());
+        set(&js, "loadingOlder", &view.loading_older.into());
+        set(&js, "synced", &view.synced.into());
+        read_state(&js, view);
         Object::freeze(&js);
         self.conversations.insert(
             id,
@@ -149,16 +142,16 @@ impl JsCache {
             return js.clone();
         }
         let js = Object::new();
-        set(&js, &"state".into(), &view.state.as_str().into());
-        set(&js, &"error".into(), &connection_error(&view.state));
+        set(&js, "state", &view.state.as_str().into());
+        set(&js, "error", &connection_error(&view.state));
         let reconnect_at = match view.reconnect_at {
             Some(at) => JsValue::from(self.time_origin + at.0 as f64),
             None => JsValue::NULL,
         };
-        set(&js, &"reconnectAt".into(), &reconnect_at);
+        set(&js, "reconnectAt", &reconnect_at);
         set(
             &js,
-            &"failedAttempts".into(),
+            "failedAttempts",
             &JsValue::from(view.failed_attempts as f64),
         );
         Object::freeze(&js);
@@ -191,8 +184,8 @@ pub(crate) fn connection_error(state: &ConnectionState) -> JsValue {
     match state {
         ConnectionState::Error(error) => {
             let js = Object::new();
-            set(&js, &"code".into(), &error.code.as_str().into());
-            set(&js, &"message".into(), &error.message.as_str().into());
+            set(&js, "code", &error.code.as_str().into());
+            set(&js, "message", &error.message.as_str().into());
             Object::freeze(&js);
             js.into()
         }
@@ -200,27 +193,39 @@ pub(crate) fn connection_error(state: &ConnectionState) -> JsValue {
     }
 }
 
+/// The list's fields of a conversation (SPEC.md section 9).
+fn read_state(js: &Object, view: &ConversationView) {
+    let number = |n: i64| JsValue::from(n as f64);
+    set(js, "unreadCount", &number(view.unread_count));
+    set(js, "lastReadSeq", &number(view.last_read_seq));
+    set(js, "lastSeq", &number(view.last_seq));
+    let seqs = Object::new();
+    for (user, seq) in view.read_seqs.iter() {
+        let _ = Reflect::set(&seqs, &JsValue::from(user.0 as f64), &number(seq));
+    }
+    Object::freeze(&seqs);
+    set(js, "readSeqs", &seqs);
+    let last = view
+        .last_message
+        .as_deref()
+        .map_or(JsValue::NULL, message_view);
+    set(js, "lastMessage", &last);
+    set(js, "activityAt", &opt_str(view.activity_at.as_deref()));
+}
+
 fn message_view(message: &MessageView) -> JsValue {
     let js = Object::new();
-    set(&js, &"id".into(), &opt_number(message.id.map(|m| m.0)));
-    set(&js, &"seq".into(), &opt_number(message.seq));
+    set(&js, "id", &opt_number(message.id.map(|m| m.0)));
+    set(&js, "seq", &opt_number(message.seq));
+    set(&js, "senderId", &opt_number(message.sender_id.map(|u| u.0)));
+    set(&js, "text", &message.text.as_str().into());
     set(
         &js,
-        &"senderId".into(),
-        &opt_number(message.sender_id.map(|u| u.0)),
-    );
-    set(&js, &"text".into(), &message.text.as_str().into());
-    set(
-        &js,
-        &"clientMessageId".into(),
+        "clientMessageId",
         &opt_str(message.client_message_id.as_deref()),
     );
-    set(
-        &js,
-        &"createdAt".into(),
-        &opt_str(message.created_at.as_deref()),
-    );
-    set(&js, &"status".into(), &message.status.as_str().into());
+    set(&js, "createdAt", &opt_str(message.created_at.as_deref()));
+    set(&js, "status", &message.status.as_str().into());
     Object::freeze(&js);
     js.into()
 }
@@ -228,29 +233,17 @@ fn message_view(message: &MessageView) -> JsValue {
 /// A received message in the wire shape (`Message` of the JS types).
 fn wire_message(conversation: ConversationId, message: &MessageView) -> JsValue {
     let js = Object::new();
-    set(&js, &"id".into(), &opt_number(message.id.map(|m| m.0)));
+    set(&js, "id", &opt_number(message.id.map(|m| m.0)));
+    set(&js, "conversationId", &JsValue::from(conversation.0 as f64));
+    set(&js, "seq", &opt_number(message.seq));
+    set(&js, "senderId", &opt_number(message.sender_id.map(|u| u.0)));
+    set(&js, "text", &message.text.as_str().into());
     set(
         &js,
-        &"conversationId".into(),
-        &JsValue::from(conversation.0 as f64),
-    );
-    set(&js, &"seq".into(), &opt_number(message.seq));
-    set(
-        &js,
-        &"senderId".into(),
-        &opt_number(message.sender_id.map(|u| u.0)),
-    );
-    set(&js, &"text".into(), &message.text.as_str().into());
-    set(
-        &js,
-        &"clientMessageId".into(),
+        "clientMessageId",
         &opt_str(message.client_message_id.as_deref()),
     );
-    set(
-        &js,
-        &"createdAt".into(),
-        &opt_str(message.created_at.as_deref()),
-    );
+    set(&js, "createdAt", &opt_str(message.created_at.as_deref()));
     Object::freeze(&js);
     js.into()
 }
@@ -261,8 +254,8 @@ pub(crate) fn event(event: &Event, snapshot: &Snapshot) -> Option<JsValue> {
     let js = Object::new();
     let kind = match event {
         Event::StateChanged(state) => {
-            set(&js, &"state".into(), &state.as_str().into());
-            set(&js, &"error".into(), &connection_error(state));
+            set(&js, "state", &state.as_str().into());
+            set(&js, "error", &connection_error(state));
             "state"
         }
         Event::MessageReceived(message) => {
@@ -274,7 +267,7 @@ pub(crate) fn event(event: &Event, snapshot: &Snapshot) -> Option<JsValue> {
                     .any(|m| Arc::ptr_eq(m, message))
                     .then_some(view.id)
             })?;
-            set(&js, &"message".into(), &wire_message(conversation, message));
+            set(&js, "message", &wire_message(conversation, message));
             "message"
         }
         Event::Typing {
@@ -282,55 +275,43 @@ pub(crate) fn event(event: &Event, snapshot: &Snapshot) -> Option<JsValue> {
             user,
             typing,
         } => {
-            set(
-                &js,
-                &"conversationId".into(),
-                &JsValue::from(conversation.0 as f64),
-            );
-            set(&js, &"userId".into(), &JsValue::from(user.0 as f64));
-            set(&js, &"isTyping".into(), &(*typing).into());
+            set(&js, "conversationId", &JsValue::from(conversation.0 as f64));
+            set(&js, "userId", &JsValue::from(user.0 as f64));
+            set(&js, "isTyping", &(*typing).into());
             "typing"
         }
         Event::Presence { user, online } => {
-            set(&js, &"userId".into(), &JsValue::from(user.0 as f64));
-            set(&js, &"isOnline".into(), &(*online).into());
+            set(&js, "userId", &JsValue::from(user.0 as f64));
+            set(&js, "isOnline", &(*online).into());
             "presence"
         }
         Event::ConversationNew(conversation) => {
             // Built field by field, as the wire's JSON names them (no serde on this path).
             let c = Object::new();
-            set(&c, &"id".into(), &JsValue::from(conversation.id.0 as f64));
+            set(&c, "id", &JsValue::from(conversation.id.0 as f64));
             let kind = match conversation.kind {
                 chat_wire::socket::ConversationKind::Direct => "direct",
                 chat_wire::socket::ConversationKind::Group => "group",
             };
-            set(&c, &"kind".into(), &kind.into());
+            set(&c, "kind", &kind.into());
             let title = conversation
                 .title
                 .as_deref()
                 .map_or(JsValue::NULL, JsValue::from);
-            set(&c, &"title".into(), &title);
+            set(&c, "title", &title);
             let participants: Array = conversation
                 .participant_ids
                 .iter()
                 .map(|user| JsValue::from(user.0 as f64))
                 .collect();
-            set(&c, &"participantIds".into(), &participants);
-            set(
-                &c,
-                &"lastSeq".into(),
-                &JsValue::from(conversation.last_seq as f64),
-            );
-            set(&js, &"conversation".into(), &c);
+            set(&c, "participantIds", &participants);
+            set(&c, "lastSeq", &JsValue::from(conversation.last_seq as f64));
+            set(&js, "conversation", &c);
             "conversationNew"
         }
         Event::JoinFailed { conversation, code } => {
-            set(
-                &js,
-                &"conversationId".into(),
-                &JsValue::from(conversation.0 as f64),
-            );
-            set(&js, &"code".into(), &code.as_str().into());
+            set(&js, "conversationId", &JsValue::from(conversation.0 as f64));
+            set(&js, "code", &code.as_str().into());
             "joinFailed"
         }
         Event::Sent {
@@ -339,39 +320,27 @@ pub(crate) fn event(event: &Event, snapshot: &Snapshot) -> Option<JsValue> {
             message,
             seq,
         } => {
-            set(
-                &js,
-                &"clientMessageId".into(),
-                &client_message_id.as_str().into(),
-            );
-            set(
-                &js,
-                &"conversationId".into(),
-                &JsValue::from(conversation.0 as f64),
-            );
-            set(&js, &"messageId".into(), &JsValue::from(message.0 as f64));
-            set(&js, &"seq".into(), &JsValue::from(*seq as f64));
+            set(&js, "clientMessageId", &client_message_id.as_str().into());
+            set(&js, "conversationId", &JsValue::from(conversation.0 as f64));
+            set(&js, "messageId", &JsValue::from(message.0 as f64));
+            set(&js, "seq", &JsValue::from(*seq as f64));
             "sent"
         }
         Event::SendFailed {
             client_message_id,
             code,
         } => {
-            set(
-                &js,
-                &"clientMessageId".into(),
-                &client_message_id.as_str().into(),
-            );
-            set(&js, &"code".into(), &opt_str(code.map(|c| c.as_str())));
+            set(&js, "clientMessageId", &client_message_id.as_str().into());
+            set(&js, "code", &opt_str(code.map(|c| c.as_str())));
             "sendFailed"
         }
         Event::Warning(message) => {
-            set(&js, &"message".into(), &message.as_str().into());
+            set(&js, "message", &message.as_str().into());
             "warning"
         }
         Event::ConversationChanged(_) | Event::OutboxChanged => return None,
     };
-    set(&js, &"type".into(), &kind.into());
+    set(&js, "type", &kind.into());
     Object::freeze(&js);
     Some(js.into())
 }
@@ -391,7 +360,9 @@ fn opt_str(value: Option<&str>) -> JsValue {
 }
 
 /// Sets a property on an object this module created (which cannot fail: it is a plain,
-/// extensible object until frozen).
-fn set(target: &Object, key: &JsValue, value: &JsValue) {
-    let _ = Reflect::set(target, key, value);
+/// extensible object until frozen). Not inlined, and the key made into a JS string here:
+/// the ~60 call sites pass a pointer and a length, which keeps ~0.5 KB out of the wasm.
+#[inline(never)]
+fn set(target: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }

@@ -4,6 +4,7 @@
 
 use chat_wire::{ConversationId, MessageId, UserId};
 
+use super::read_state::{ListFetch, ReadState};
 use crate::config::Config;
 use crate::ids::RequestId;
 use crate::protocol::AckId;
@@ -47,6 +48,8 @@ pub(crate) struct Conversation {
     online: VecSet<UserId>,
     /// Users known to be in the conversation (so `user:online` can be placed).
     participants: VecSet<UserId>,
+    /// Watermarks, the unread count, the last message (joined or not).
+    pub(crate) read: ReadState,
 }
 
 impl Conversation {
@@ -64,6 +67,7 @@ impl Conversation {
             typing_in: VecMap::new(),
             online: VecSet::new(),
             participants: VecSet::new(),
+            read: ReadState::default(),
         }
     }
 
@@ -76,6 +80,12 @@ impl Conversation {
             has_older: self.timeline.has_older,
             loading_older: self.older.is_some(),
             synced: self.sync == Sync::Synced,
+            unread_count: self.read.unread_count(),
+            last_read_seq: self.read.own(),
+            last_seq: self.read.last_seq(),
+            read_seqs: self.read.seqs().clone(),
+            last_message: self.read.last_message.clone(),
+            activity_at: self.read.activity_at.clone(),
         }
     }
 
@@ -197,6 +207,7 @@ pub(crate) struct Conversations {
     map: VecMap<ConversationId, Conversation>,
     /// `mark_read` while disconnected: sent on the next connection.
     pub(crate) unsent_reads: Vec<MessageId>,
+    pub(crate) list_fetch: ListFetch,
 }
 
 impl Conversations {
@@ -235,9 +246,7 @@ impl Conversations {
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Millis> {
-        self.map
-            .values()
-            .filter_map(Conversation::poll_timeout)
-            .min()
+        let each = self.map.values().filter_map(Conversation::poll_timeout);
+        each.chain(self.list_fetch.poll_timeout()).min()
     }
 }

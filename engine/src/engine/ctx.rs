@@ -38,6 +38,7 @@ pub(crate) enum AckWait {
     Leave,
     Send(ClientMessageId),
     Read,
+    ReadConversation(ConversationId),
 }
 
 impl Ctx {

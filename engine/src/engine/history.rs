@@ -3,6 +3,7 @@
 //! first look (the newest page). [`History`] holds the requests under way; the engine's
 //! part below merges the pages into the conversations.
 
+use crate::text;
 use chat_wire::rest::HistoryPage;
 use chat_wire::socket::AckFailure;
 use chat_wire::{ConversationId, ErrorCode};
@@ -83,12 +84,15 @@ impl Engine {
     pub(super) fn request_history(&mut self, conversation: ConversationId, kind: HistoryKind) {
         let limit = self.ctx.config.history_page_limit;
         let query = match kind {
-            HistoryKind::After(seq) => format!("afterSeq={seq}&limit={limit}"),
-            HistoryKind::Before(seq) => format!("beforeSeq={seq}&limit={limit}"),
-            HistoryKind::Latest => format!("limit={limit}"),
+            HistoryKind::After(seq) => text!("afterSeq=", seq, "&limit=", limit),
+            HistoryKind::Before(seq) => text!("beforeSeq=", seq, "&limit=", limit),
+            HistoryKind::Latest => text!("limit=", limit),
         };
-        let url = self.ctx.config.api_url(&format!(
-            "/api/conversations/{conversation}/messages?{query}"
+        let url = self.ctx.config.api_url(&text!(
+            "/api/conversations/",
+            conversation,
+            "/messages?",
+            query
         ));
         let id = self.ctx.http("GET", url, self.link.bearer(), None);
         let deadline = self.ctx.now + self.ctx.config.request_timeout_ms;
@@ -114,7 +118,7 @@ impl Engine {
         let page = if status == 200 {
             json::history_page(body).ok_or_else(|| "history page unreadable".to_owned())
         } else {
-            Err(format!("history request answered {status}"))
+            Err(text!("history request answered ", status))
         };
         match page {
             Ok(page) => self.on_history(request, page),
@@ -146,9 +150,9 @@ impl Engine {
             .into_iter()
             .partition(|m| m.conversation_id == conversation);
         if !foreign.is_empty() {
-            self.ctx.warn(format!(
-                "{} messages of other conversations in a page ignored",
-                foreign.len()
+            self.ctx.warn(text!(
+                foreign.len(),
+                " messages of other conversations in a page ignored"
             ));
         }
         let Some(state) = self.conversations.get_mut(conversation) else {

@@ -3,6 +3,7 @@
 //! answers are read as the matching Socket.IO acks would be. Typing and read receipts
 //! have no REST route and are not sent.
 
+use crate::text;
 use chat_wire::socket::{AckFailure, SendAck};
 use chat_wire::{ConversationId, ErrorCode};
 
@@ -76,7 +77,7 @@ impl HttpMode {
         let body = json::send_message(id.as_str(), text);
         let url = ctx
             .config
-            .api_url(&format!("/api/conversations/{conversation}/messages"));
+            .api_url(&text!("/api/conversations/", conversation, "/messages"));
         let ack = ctx.register_ack(AckWait::Send(id.clone()));
         let request = ctx.http("POST", url, bearer, Some(json::write(&body)));
         self.sends.insert(request, (ack, id.clone()));

@@ -2,7 +2,8 @@
 //! hands back the rest ([`Incoming`]); events go to the conversations, acks to whoever
 //! waits for them.
 
-use chat_wire::socket::{Ack, Typing};
+use crate::text;
+use chat_wire::socket::{Ack, ConversationRead, Typing};
 use chat_wire::{Message, UserId, event};
 
 use super::Engine;
@@ -35,11 +36,11 @@ impl Engine {
             },
             event::TYPING_START | event::TYPING_STOP => match json::typing(&first) {
                 Some(typing) => self.on_typing(typing, name == event::TYPING_START),
-                None => self.ctx.warn(format!("{name} ignored: malformed")),
+                None => self.ctx.warn(text!(name, " ignored: malformed")),
             },
             event::USER_ONLINE | event::USER_OFFLINE => match json::user_id(&first) {
                 Some(user) => self.on_presence(user, name == event::USER_ONLINE),
-                None => self.ctx.warn(format!("{name} ignored: malformed")),
+                None => self.ctx.warn(text!(name, " ignored: malformed")),
             },
             event::MESSAGE_READ => match json::read_receipt(&first) {
                 Some(receipt) => {
@@ -51,16 +52,23 @@ impl Engine {
                 }
                 None => self.ctx.warn("message:read ignored: malformed".into()),
             },
+            event::CONVERSATION_READ => match json::conversation_read(&first) {
+                Some(read) => self.on_conversation_read(read),
+                None => self.ctx.warn("conversation:read ignored: malformed".into()),
+            },
             event::CONVERSATION_NEW => match json::conversation(&first) {
                 Some(conversation) => {
-                    if let Some(state) = self.conversations.get_mut(conversation.id) {
-                        state.add_participants(conversation.participant_ids.iter().copied());
+                    // Listed from now on: its messages move its line (SPEC.md section 9).
+                    let state = self.conversations.entry(&self.ctx.config, conversation.id);
+                    state.add_participants(conversation.participant_ids.iter().copied());
+                    if state.read.saw_seq(conversation.last_seq) {
+                        self.ctx.touch(conversation.id);
                     }
                     self.ctx.event(Event::ConversationNew(conversation));
                 }
                 None => self.ctx.warn("conversation:new ignored: malformed".into()),
             },
-            other => self.ctx.warn(format!("unknown event {other} ignored")),
+            other => self.ctx.warn(text!("unknown event ", other, " ignored")),
         }
     }
 
@@ -68,20 +76,31 @@ impl Engine {
     pub(super) fn on_message(&mut self, message: Message, live: bool) {
         let conversation = message.conversation_id;
         let me = self.link.user();
-        let Some(state) = self.conversations.get_mut(conversation) else {
-            return self.ctx.warn(format!(
-                "message for unknown conversation {conversation} ignored"
-            ));
-        };
-        if live && !state.active {
-            return self.ctx.warn(format!(
-                "message:new for conversation {conversation} not joined ignored"
-            ));
-        }
         if message.seq < 1 {
             return self
                 .ctx
-                .warn(format!("message with seq {} ignored", message.seq));
+                .warn(text!("message with seq ", message.seq, " ignored"));
+        }
+        let Some(state) = self.conversations.get_mut(conversation) else {
+            // Conversations come from the list, `conversation:new` or a join first.
+            return self.ctx.warn(text!(
+                "message for unknown conversation ",
+                conversation,
+                " ignored"
+            ));
+        };
+        if live && !state.active {
+            // Listed but not joined: its line in the list moves (SPEC.md section 9); its
+            // timeline fills when it is joined.
+            if state.read.on_message(&message, me) {
+                self.ctx.touch(conversation);
+            }
+            return;
+        }
+        if state.read.on_message(&message, me) {
+            let through = state.read.others_read_through(me);
+            state.timeline.read_through(through, me);
+            self.ctx.touch(conversation);
         }
         let inserted = state.timeline.insert(&message, me);
         // Whoever sends a message has stopped typing it.
@@ -102,9 +121,11 @@ impl Engine {
         match inserted {
             Inserted::New { .. } => self.ctx.touch(conversation),
             Inserted::Duplicate => {}
-            Inserted::Conflict => self.ctx.warn(format!(
-                "message {} conflicts with a stored seq {}",
-                message.id, message.seq
+            Inserted::Conflict => self.ctx.warn(text!(
+                "message ",
+                message.id,
+                " conflicts with a stored seq ",
+                message.seq
             )),
         }
         // Our own message, acknowledged by its echo or a history page: the send is done.
@@ -152,9 +173,10 @@ impl Engine {
             .get_mut(typing.conversation_id)
             .filter(|s| s.active)
         else {
-            return self.ctx.warn(format!(
-                "typing in conversation {} not joined ignored",
-                typing.conversation_id
+            return self.ctx.warn(text!(
+                "typing in conversation ",
+                typing.conversation_id,
+                " not joined ignored"
             ));
         };
         if state.set_typing(typing.user_id, started, expiry) {
@@ -184,7 +206,7 @@ impl Engine {
         let Some(wait) = self.ctx.acks.remove(&id) else {
             return self
                 .ctx
-                .warn(format!("ack {} for nothing sent ignored", id.0));
+                .warn(text!("ack ", id.0, " for nothing sent ignored"));
         };
         let first = args.into_iter().next().unwrap_or(Value::Null);
         match wait {
@@ -198,9 +220,25 @@ impl Engine {
                 Some(Ack::Failure(failure)) => self.on_send_refused(&message, id, failure),
                 None => self.ctx.warn("send ack unreadable".into()),
             },
+            AckWait::ReadConversation(conversation) => match json::read_ack(&first) {
+                Some(Ack::Success(ack)) => {
+                    if let Some(user) = self.link.user() {
+                        self.on_conversation_read(ConversationRead {
+                            conversation_id: conversation,
+                            user_id: user,
+                            last_read_seq: ack.last_read_seq,
+                        });
+                    }
+                }
+                Some(Ack::Failure(failure)) => {
+                    self.ctx
+                        .warn(text!("read refused: ", failure.error.as_str()));
+                }
+                None => self.ctx.warn("read ack unreadable".into()),
+            },
             AckWait::Leave | AckWait::Read => {
                 if let Some(Ack::Failure(failure)) = json::ok_ack(&first) {
-                    self.ctx.warn(format!("refused: {}", failure.error));
+                    self.ctx.warn(text!("refused: ", failure.error.as_str()));
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! join, and the conversation's timers (own typing's stop, others' typing expiry, the
 //! catch-up's retry).
 
+use crate::text;
 use chat_wire::socket::{AckFailure, JoinAck};
 use chat_wire::{ConversationId, event};
 
@@ -59,7 +60,24 @@ impl Engine {
             return;
         }
         state.set_online(&ack.online_user_ids);
+        let me = self.link.user();
+        for (user, seq) in ack.read_seqs.iter() {
+            state.read.raise(user, seq, me);
+        }
+        if let Some(me) = me {
+            state.read.raise(me, ack.last_read_seq, Some(me));
+        }
+        state.read.saw_seq(ack.last_seq);
+        let through = state.read.others_read_through(me);
+        state.timeline.read_through(through, me);
+        let unconfirmed = state.read.unconfirmed();
         self.ctx.touch(conversation);
+        if let (Some(seq), Some(socket)) = (unconfirmed, self.link.connected_socket()) {
+            self.emit_conversation_read(socket, conversation, seq);
+        }
+        let Some(state) = self.conversations.get_mut(conversation) else {
+            return;
+        };
         let last = ack.last_seq.max(0);
         match state.contiguous {
             None => {
@@ -147,8 +165,10 @@ impl Engine {
                 && deadline <= now
                 && let Some(socket) = self.link.connected_socket()
             {
-                self.ctx.warn(format!(
-                    "join of conversation {conversation} unanswered; asking again"
+                self.ctx.warn(text!(
+                    "join of conversation ",
+                    conversation,
+                    " unanswered; asking again"
                 ));
                 self.send_join(socket, conversation);
             }

@@ -2,6 +2,7 @@
 //! its own part (see `link.rs`); here the conversations rejoin or reset, the outbox
 //! resumes or freezes, and the HTTP-only mode starts or stops polling.
 
+use crate::text;
 use chat_wire::event;
 
 use super::Engine;
@@ -23,10 +24,13 @@ impl Engine {
     fn enter_http(&mut self) {
         self.link.enter_http();
         self.http.start(&self.ctx);
+        // Read state has no REST route: reads made in this mode stay local.
         self.conversations.unsent_reads.clear();
         for conversation in self.conversations.active_where(|_| true) {
             self.http_join(conversation);
         }
+        // No list here: without live events it would be polled like history, for every
+        // conversation; in this rollback mode only joined conversations follow.
     }
 
     /// The Socket.IO handshake is done: rejoin what the app follows, send what was read
@@ -38,11 +42,13 @@ impl Engine {
         for message in std::mem::take(&mut self.conversations.unsent_reads) {
             self.emit_read(socket, message);
         }
+        self.send_unconfirmed_reads();
+        self.fetch_list();
     }
 
     /// The token was refused: the connection ends and stays down until a new token.
     pub(super) fn auth_failure(&mut self, message: String) {
-        self.lose_connection(&format!("authentication failed: {message}"), true);
+        self.lose_connection(&text!("authentication failed: ", message), true);
         self.link.fail_auth(message);
     }
 
@@ -53,6 +59,7 @@ impl Engine {
         self.http.stop();
         self.ctx.acks.clear();
         self.sends.freeze(self.ctx.now);
+        self.conversations.list_fetch.stop();
         for (id, state) in self.conversations.iter_mut() {
             if state.disconnected() {
                 self.ctx.dirty.insert(*id);

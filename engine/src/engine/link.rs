@@ -7,6 +7,7 @@
 //! back as an [`Incoming`], and a lost connection is finished by the engine, which also
 //! resets what was in flight.
 
+use crate::text;
 use chat_wire::UserId;
 use chat_wire::event;
 
@@ -286,7 +287,7 @@ impl Link {
 
     pub(crate) fn socket_opened(&mut self, ctx: &mut Ctx, socket: SocketId) {
         if self.state != State::Opening(socket) {
-            ctx.warn(format!("open of socket {} ignored: not current", socket.0));
+            ctx.warn(text!("open of socket ", socket.0, " ignored: not current"));
         }
     }
 
@@ -300,7 +301,7 @@ impl Link {
         let packet = match protocol::decode(frame) {
             Ok(packet) => packet,
             Err(e) => {
-                ctx.warn(format!("frame ignored: {e}"));
+                ctx.warn(text!("frame ignored: ", e.describe()));
                 return Incoming::Handled;
             }
         };
@@ -344,7 +345,7 @@ impl Link {
                 if message == event::AUTH_TOKEN_REQUIRED || message == event::AUTH_INVALID_TOKEN {
                     Incoming::AuthFailed(message)
                 } else {
-                    Incoming::Lost(format!("connect error: {message}"))
+                    Incoming::Lost(text!("connect error: ", message))
                 }
             }
             Packet::Message(SocketPacket::Disconnect) => {
@@ -354,7 +355,7 @@ impl Link {
                 if matches!(self.state, State::Connected(_)) {
                     Incoming::Event { name, args }
                 } else {
-                    ctx.warn(format!("event {name} before the handshake ignored"));
+                    ctx.warn(text!("event ", name, " before the handshake ignored"));
                     Incoming::Handled
                 }
             }
@@ -372,7 +373,7 @@ impl Link {
             ctx.output(Output::CloseSocket { socket });
         }
         if had_link {
-            ctx.warn(format!("connection lost: {reason}"));
+            ctx.warn(text!("connection lost: ", reason));
         }
         let was_connected = matches!(
             self.state,

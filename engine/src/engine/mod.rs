@@ -24,10 +24,13 @@ mod lifecycle;
 mod link;
 mod output;
 mod publish;
+mod read_state;
 mod sends;
 
 pub use output::{Event, HttpRequest, Output, SendError};
+pub(crate) use read_state::ListItem;
 
+use crate::text;
 use chat_wire::{ConversationId, MessageId, UserId, event};
 use std::sync::Arc;
 
@@ -158,6 +161,7 @@ impl Engine {
             }
         }
         self.expire_requests();
+        self.expire_list_fetch();
         self.expire_conversations();
         self.expire_sends();
         self.poll_history();
@@ -205,7 +209,7 @@ impl Engine {
             self.on_frame(socket, frame);
         } else {
             self.ctx
-                .warn(format!("frame on stale socket {} ignored", socket.0));
+                .warn(text!("frame on stale socket ", socket.0, " ignored"));
         }
         self.publish();
     }
@@ -238,13 +242,14 @@ impl Engine {
             }
         } else if self.ctx.http_mode() && status == 401 {
             self.history.take(id);
+            self.conversations.list_fetch.take(id);
             self.auth_failure(event::AUTH_INVALID_TOKEN.to_owned());
+        } else if self.conversations.list_fetch.take(id) {
+            self.on_list_response(Some((status, body)));
         } else {
             match self.history.take(id) {
                 Some(request) => self.on_history_response(request, status, body),
-                None => self
-                    .ctx
-                    .warn(format!("response to unknown request {}", id.0)),
+                None => self.ctx.warn(text!("response to unknown request ", id.0)),
             }
         }
         self.publish();
@@ -255,9 +260,13 @@ impl Engine {
         self.ctx.tick(now);
         let send = self.http.take_send(id).is_some();
         let history = self.history.take(id);
-        let answered = send || history.is_some();
+        let list = self.conversations.list_fetch.take(id);
+        let answered = send || list || history.is_some();
         if let Some(request) = history {
             self.history_failed(request, "history request failed".into());
+        }
+        if list {
+            self.on_list_response(None);
         }
         // In the HTTP-only mode requests are the connection: no answer means no network.
         if self.ctx.http_mode() && answered {
@@ -426,6 +435,14 @@ impl Engine {
         } else if !self.conversations.unsent_reads.contains(&message) {
             self.conversations.unsent_reads.push(message);
         }
+        self.publish();
+    }
+
+    /// The app shows the whole conversation: it is read up to its newest message (the
+    /// unread count is 0 at once; the server hears it now or after reconnecting).
+    pub fn mark_conversation_read(&mut self, now: Millis, conversation: ConversationId) {
+        self.ctx.tick(now);
+        self.read_conversation(conversation);
         self.publish();
     }
 

@@ -155,7 +155,7 @@ impl Engine {
             seq: ack.seq,
             sender_id: self.link.user().unwrap_or(UserId(0)),
             text: entry.text.clone(),
-            client_message_id: Some(id.to_string()),
+            client_message_id: Some(id.as_str().to_owned()),
             created_at: ack.created_at,
         };
         let conversation = entry.conversation;

@@ -8,7 +8,10 @@ use chat_engine::protocol::{self, AckId, OpenPacket, Packet, SocketPacket};
 use chat_engine::{Millis, SocketId};
 use chat_wire::event;
 use chat_wire::rest::HistoryPage;
-use chat_wire::socket::{AckFailure, ErrorCode, JoinAck, OkAck, SendAck, SendMessage};
+use chat_wire::socket::{
+    AckFailure, Conversation, ConversationKind, ConversationRead, ConversationSummary, ErrorCode,
+    JoinAck, OkAck, ReadAck, ReadSeqs, SendAck, SendMessage,
+};
 use chat_wire::{ConversationId, Message, MessageId, UserId};
 use serde_json::json;
 
@@ -47,6 +50,8 @@ pub struct FakeServer {
     next_message_id: i64,
     /// Every `message:send` the server handled: (sender, clientMessageId, time).
     pub sends_seen: Vec<(UserId, String, Millis)>,
+    /// Read watermarks (SPEC.md section 9); a sender's moves to each message they send.
+    pub watermarks: BTreeMap<(ConversationId, UserId), i64>,
 }
 
 impl FakeServer {
@@ -207,9 +212,9 @@ impl FakeServer {
                 let ack = JoinAck {
                     success: Default::default(),
                     online_user_ids: online.into_iter().collect(),
-                    last_seq: self.messages.get(&id).map_or(0, |m| m.len() as i64),
-                    last_read_seq: 0,
-                    read_seqs: Default::default(),
+                    last_seq: self.last_seq(id),
+                    last_read_seq: self.watermark(id, user),
+                    read_seqs: self.read_seqs(id),
                 };
                 reply(serde_json::to_value(ack).unwrap())
             }
@@ -255,6 +260,22 @@ impl FakeServer {
             }
             event::TYPING_START | event::TYPING_STOP => vec![],
             event::MESSAGE_READ => reply(serde_json::to_value(OkAck::default()).unwrap()),
+            event::CONVERSATION_READ => {
+                let seq = args.get(1).and_then(serde_json::Value::as_i64);
+                let (Some(id), Some(seq)) = (conversation, seq.filter(|s| *s >= 0)) else {
+                    return reply(failure(ErrorCode::BadRequest));
+                };
+                if !self.is_participant(id, user) {
+                    return reply(failure(ErrorCode::Forbidden));
+                }
+                let mut out = self.read(id, user, seq);
+                let ack = ReadAck {
+                    success: Default::default(),
+                    last_read_seq: self.watermark(id, user),
+                };
+                out.splice(0..0, reply(serde_json::to_value(ack).unwrap()));
+                out
+            }
             _ => reply(failure(ErrorCode::BadRequest)),
         }
     }
@@ -295,18 +316,118 @@ impl FakeServer {
                 .insert((user, cmid), (conversation, messages.len()));
         }
         messages.push(message.clone());
+        let mark = self.watermarks.entry((conversation, user)).or_default();
+        *mark = (*mark).max(message.seq);
         let frame = protocol::encode_event(
             None,
             event::MESSAGE_NEW,
             vec![ours(serde_json::to_value(&message).unwrap())],
         );
+        // To the room and to every participant's sockets, joined or not (SPEC.md 9).
         let out = self
             .sockets
             .iter()
-            .filter(|(_, s)| s.rooms.contains(&conversation))
+            .filter(|(_, s)| {
+                s.rooms.contains(&conversation)
+                    || s.user.is_some_and(|u| self.is_participant(conversation, u))
+            })
             .map(|(id, _)| (*id, frame.clone()))
             .collect();
         (message, out)
+    }
+
+    pub fn last_seq(&self, conversation: ConversationId) -> i64 {
+        self.messages
+            .get(&conversation)
+            .map_or(0, |m| m.len() as i64)
+    }
+
+    pub fn watermark(&self, conversation: ConversationId, user: UserId) -> i64 {
+        self.watermarks
+            .get(&(conversation, user))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn read_seqs(&self, conversation: ConversationId) -> ReadSeqs {
+        self.participants
+            .get(&conversation)
+            .into_iter()
+            .flatten()
+            .map(|u| (*u, self.watermark(conversation, *u)))
+            .collect()
+    }
+
+    /// Messages of others above `user`'s watermark: what the unread count must be.
+    pub fn unread(&self, conversation: ConversationId, user: UserId) -> i64 {
+        let mark = self.watermark(conversation, user);
+        self.messages[&conversation]
+            .iter()
+            .filter(|m| m.seq > mark && m.sender_id != user)
+            .count() as i64
+    }
+
+    /// `user` read up to `seq` (clamped to the last seq; never back): on a move,
+    /// `conversation:read` to the room and to the reader's sockets.
+    pub fn read(&mut self, conversation: ConversationId, user: UserId, seq: i64) -> Outgoing {
+        let target = seq.min(self.last_seq(conversation));
+        let mark = self.watermarks.entry((conversation, user)).or_default();
+        if target <= *mark {
+            return vec![];
+        }
+        *mark = target;
+        let read = ConversationRead {
+            conversation_id: conversation,
+            user_id: user,
+            last_read_seq: target,
+        };
+        let frame = protocol::encode_event(
+            None,
+            event::CONVERSATION_READ,
+            vec![ours(serde_json::to_value(read).unwrap())],
+        );
+        self.sockets
+            .iter()
+            .filter(|(_, s)| s.rooms.contains(&conversation) || s.user == Some(user))
+            .map(|(id, _)| (*id, frame.clone()))
+            .collect()
+    }
+
+    /// `GET /api/conversations?<query>` for `user`, as the list's JSON: every item has the
+    /// same `activityAt`, so the order is by id, highest first, and `beforeId` pages it.
+    pub fn list(&self, user: UserId, query: &str) -> String {
+        let mut limit = 500usize;
+        let mut before_id = i64::MAX;
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("limit", n)) => limit = n.parse().unwrap(),
+                Some(("beforeId", n)) => before_id = n.parse().unwrap(),
+                _ => {}
+            }
+        }
+        let list: Vec<_> = self
+            .participants
+            .iter()
+            .rev()
+            .filter(|(id, users)| users.contains(&user) && id.0 < before_id)
+            .take(limit)
+            .map(|(id, users)| ConversationSummary {
+                conversation: Conversation {
+                    id: *id,
+                    kind: ConversationKind::Group,
+                    title: None,
+                    participant_ids: users.iter().copied().collect(),
+                    last_seq: self.last_seq(*id),
+                },
+                participants: vec![],
+                last_message: self.messages[id].last().cloned(),
+                last_read_seq: self.watermark(*id, user),
+                unread_count: self.unread(*id, user),
+                read_seqs: self.read_seqs(*id),
+                activity_at: "2026-01-01T00:00:00.000Z".into(),
+            })
+            .collect();
+        serde_json::to_string(&list).unwrap()
     }
 
     /// A typing event from another user, to the room.
@@ -338,6 +459,12 @@ impl FakeServer {
                 r#"{"error":{"code":"unauthorized","message":"no"}}"#.into(),
             );
         };
+        if let Some(query) = url
+            .split_once("/api/conversations")
+            .and_then(|(_, rest)| rest.strip_prefix('?').or(rest.is_empty().then_some("")))
+        {
+            return (200, self.list(*user, query));
+        }
         let Some(rest) = url.split("/api/conversations/").nth(1) else {
             return (404, "{}".into());
         };

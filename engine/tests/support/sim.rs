@@ -316,6 +316,13 @@ impl Sim {
         self.send_to_clients(out);
     }
 
+    /// Another user reads a conversation to its end (from another device).
+    pub fn other_reads(&mut self, conversation: ConversationId, user: UserId) {
+        let last = self.server.last_seq(conversation);
+        let out = self.server.read(conversation, user, last);
+        self.send_to_clients(out);
+    }
+
     /// Another user types in a conversation.
     pub fn other_types(&mut self, conversation: ConversationId, user: UserId) {
         let out = self.server.typing(conversation, user, true);
