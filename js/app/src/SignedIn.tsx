@@ -1,18 +1,17 @@
 /**
  * Everything after sign-in: starts the chat engine for the session, keeps the
- * conversation list (fetched on every (re)connection, plus `conversation:new`), shows the
+ * conversation list (`useConversations`: names from the API, live counts), shows the
  * connection state, and switches between the list and a room. An auth failure, from the
  * socket or the API, ends the session with "Session expired. Please log in again.".
  */
-import { useSocketIO } from "chat-client";
-import type { ChatEngine, Conversation } from "chat-client";
+import { useConversations, useSocketIO } from "chat-client";
+import type { ChatEngine } from "chat-client";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { StyleSheet, Text, View } from "react-native";
 
 import { ApiError, createApi } from "./api";
 import { Button } from "./components/Button";
 import { ConnectionBanner, ConnectionStatus } from "./components/ConnectionStatus";
-import { mergeConversations } from "./conversations";
 import { startEngine } from "./engine";
 import { rememberUsers } from "./names";
 import { ChatRoomScreen } from "./screens/ChatRoomScreen";
@@ -43,46 +42,25 @@ export function SignedIn({ session, onSignOut }: SignedInProps) {
   }, [socket.error, expire]);
 
   // How many times the socket connected: the banner is for a connection that was lost,
-  // not for the first one being made, and every new connection refreshes the list.
+  // not for the first one being made.
   const [connections, setConnections] = useState(0);
   useEffect(() => {
     if (socket.state === "connected") setConnections((count) => count + 1);
   }, [socket.state]);
   const connectionLost = connections > 0 && socket.state !== "connected" && socket.state !== "error";
 
-  const [conversations, setConversations] = useState<readonly Conversation[]>([]);
-  const [listLoading, setListLoading] = useState(true);
-  const [listError, setListError] = useState<string | null>(null);
-  const add = useCallback((incoming: readonly Conversation[]) => {
-    setConversations((current) => mergeConversations(current, incoming));
-  }, []);
+  // The list: names from the API (fetched on every connection and `conversation:new`),
+  // unread counts, last messages and order live from the engine.
+  const list = useConversations({ engine, api });
+  const { conversations } = list;
+  const listError =
+    list.error === null || (list.error instanceof ApiError && list.error.status === 401)
+      ? null
+      : "Could not load your conversations. They will load when the connection is back.";
 
-  // Fetched at start and on every (re)connection: a conversation created while this
-  // device was offline came as a `conversation:new` it never saw.
   useEffect(() => {
-    let cancelled = false;
-    api.listConversations().then(
-      (list) => {
-        if (cancelled) return;
-        add(list);
-        setListError(null);
-        setListLoading(false);
-      },
-      (error: unknown) => {
-        if (cancelled) return;
-        setListLoading(false);
-        if (!(error instanceof ApiError && error.status === 401)) {
-          setListError("Could not load your conversations. They will load when the connection is back.");
-        }
-      },
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [api, add, connections]);
-
-  const { onConversationNew } = socket;
-  useEffect(() => onConversationNew((conversation) => add([conversation])), [onConversationNew, add]);
+    rememberUsers(conversations.flatMap((conversation) => conversation.participants));
+  }, [conversations]);
 
   // The engine places presence by conversation: tell it who is in each.
   useEffect(() => {
@@ -104,17 +82,17 @@ export function SignedIn({ session, onSignOut }: SignedInProps) {
       const ids = [...new Set(users.map((user) => user.id))].filter((id) => id !== session.user.id);
       if (ids.length === 0) throw new Error("Add someone other than yourself.");
       const conversation = await api.createConversation(ids, title === "" ? undefined : title);
-      add([conversation]);
+      await list.refresh();
       setOpenId(conversation.id);
     },
-    [api, add, session.user.id, setOpenId],
+    [api, list.refresh, session.user.id, setOpenId],
   );
 
   const open = openId === null ? undefined : conversations.find((conversation) => conversation.id === openId);
   // A conversation id from the address that is not (or no longer) ours goes back to the list.
   useEffect(() => {
-    if (openId !== null && !listLoading && open === undefined) setOpenId(null);
-  }, [openId, listLoading, open, setOpenId]);
+    if (openId !== null && !list.loading && open === undefined) setOpenId(null);
+  }, [openId, list.loading, open, setOpenId]);
 
   return (
     <View style={styles.shell}>
@@ -146,7 +124,7 @@ export function SignedIn({ session, onSignOut }: SignedInProps) {
           <ConversationListScreen
             myId={session.user.id}
             conversations={conversations}
-            loading={listLoading}
+            loading={list.loading}
             error={listError}
             onOpen={setOpenId}
             onCreate={create}

@@ -11,6 +11,7 @@ import type {
   ChatApi,
   ChatApiOptions,
   Conversation,
+  ConversationSummary,
   ErrorCode,
   Message,
   TokenGetter,
@@ -75,7 +76,14 @@ export function createApi(options: ChatApiOptions): ChatApi {
         throw error;
       }
     },
-    listConversations: () => call<Conversation[]>("GET", "/api/conversations"),
+    listConversations(query = {}) {
+      const params = new URLSearchParams();
+      if (query.limit !== undefined) params.set("limit", String(query.limit));
+      if (query.before !== undefined) params.set("before", query.before);
+      if (query.beforeId !== undefined) params.set("beforeId", String(query.beforeId));
+      const suffix = params.size > 0 ? `?${params.toString()}` : "";
+      return call<ConversationSummary[]>("GET", `/api/conversations${suffix}`);
+    },
     createConversation: (participantIds, title) =>
       call<Conversation>("POST", "/api/conversations", title === undefined ? { participantIds } : { participantIds, title }),
     messages(conversationId, query = {}) {

@@ -8,6 +8,7 @@
  * - `ChatEngineProvider` / `useChatEngine`: the engine for a subtree.
  * - `useSocketIO`: the connection and DESIGN.md 2.2's interface.
  * - `useConversation`: one conversation (joined while mounted).
+ * - `useConversations`: the conversation list, live and ordered by activity.
  */
 import {
   createContext,
@@ -17,9 +18,11 @@ import {
   useEffect,
   useMemo,
   useRef,
+  useState,
   useSyncExternalStore,
   type ReactNode,
 } from "react";
+import { ConversationListCache, fetchWholeList, type DirectoryEntry } from "./conversationList.js";
 import type {
   ChatEngine,
   ConnectionSnapshot,
@@ -29,6 +32,8 @@ import type {
   Unsubscribe,
   UseConversationOptions,
   UseConversationReturn,
+  UseConversationsOptions,
+  UseConversationsReturn,
   UseSocketIOOptions,
   UseSocketIOReturn,
 } from "./types.js";
@@ -52,6 +57,8 @@ const NO_ENGINE: ConnectionSnapshot = Object.freeze({
 });
 const EMPTY_MESSAGES: readonly MessageView[] = Object.freeze([]);
 const EMPTY_IDS: readonly number[] = Object.freeze([]);
+const EMPTY_SEQS: Readonly<Record<number, number>> = Object.freeze({});
+const NO_CONVERSATIONS: Readonly<Record<number, ConversationSnapshot>> = Object.freeze({});
 const noop = (): void => {};
 const subscribeNothing = (): Unsubscribe => noop;
 
@@ -195,7 +202,11 @@ export function useConversation(conversationId: number | null, options: UseConve
         const { engine: e, id } = need();
         e.typing(id);
       },
-      markRead: (messageId: number) => need().engine.markRead(messageId),
+      markRead: (messageId?: number) => {
+        const { engine: e, id } = need();
+        if (messageId === undefined) e.markConversationRead(id);
+        else e.markRead(messageId);
+      },
       loadOlder: () => {
         const { engine: e, id } = need();
         return e.loadOlder(id);
@@ -212,7 +223,87 @@ export function useConversation(conversationId: number | null, options: UseConve
       hasOlder: conversation?.hasOlder ?? false,
       loadingOlder: conversation?.loadingOlder ?? false,
       synced: conversation?.synced ?? false,
+      unreadCount: conversation?.unreadCount ?? 0,
+      lastReadSeq: conversation?.lastReadSeq ?? 0,
+      readSeqs: conversation?.readSeqs ?? EMPTY_SEQS,
     }),
     [commands, conversation],
   );
+}
+
+/**
+ * The conversation list, ordered by activity (newest first) and live: unread counts, last
+ * messages and order follow every message and read, for conversations not joined too
+ * (the engine keeps them). Names and participants come from `api.listConversations`,
+ * fetched on mount, on every (re)connection and on `conversation:new`.
+ */
+export function useConversations(options: UseConversationsOptions): UseConversationsReturn {
+  const engine = useEngine(options.engine);
+  const { api } = options;
+  const [directory, setDirectory] = useState<ReadonlyMap<number, DirectoryEntry>>(() => new Map());
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<Error | null>(null);
+
+  // Only the newest fetch may write: an older answer arriving late is dropped.
+  const latest = useRef(0);
+  const refresh = useCallback(async (): Promise<void> => {
+    const attempt = ++latest.current;
+    try {
+      const list = await fetchWholeList((query) => api.listConversations(query));
+      if (attempt !== latest.current) return;
+      setDirectory((current) => sameEntriesKept(current, list));
+      setError(null);
+    } catch (caught) {
+      if (attempt !== latest.current) return;
+      setError(caught instanceof Error ? caught : new Error(String(caught)));
+    } finally {
+      if (attempt === latest.current) setLoading(false);
+    }
+  }, [api]);
+
+  const subscribe = useCallback((listener: () => void) => (engine ? engine.subscribe(listener) : noop), [engine]);
+  const getState = useCallback(() => (engine ? engine.getSnapshot().connection.state : "disconnected"), [engine]);
+  const state = useSyncExternalStore(subscribe, getState, getState);
+  const getLive = useCallback(() => (engine ? engine.getSnapshot().conversations : NO_CONVERSATIONS), [engine]);
+  const live = useSyncExternalStore(subscribe, getLive, getLive);
+
+  // On mount, and on each connection: what changed while away (a conversation created
+  // meanwhile came as a `conversation:new` this engine never saw).
+  useEffect(() => {
+    if (state === "connected" || latest.current === 0) void refresh();
+  }, [state, refresh]);
+
+  useEffect(() => {
+    if (!engine) return undefined;
+    return engine.onEvent((event) => {
+      if (event.type !== "conversationNew") return;
+      // Shown at once; its participants' names come with the fetch.
+      setDirectory((current) =>
+        current.has(event.conversation.id) ? current : new Map(current).set(event.conversation.id, event.conversation),
+      );
+      void refresh();
+    });
+  }, [engine, refresh]);
+
+  const cache = useRef<ConversationListCache | null>(null);
+  cache.current ??= new ConversationListCache();
+  const conversations = useMemo(() => cache.current!.build(directory, live), [directory, live]);
+
+  return useMemo(() => ({ conversations, loading, error, refresh }), [conversations, loading, error, refresh]);
+}
+
+/** The fetched list as a directory, keeping the previous object of each unchanged entry (and the map itself if none changed). */
+function sameEntriesKept(
+  current: ReadonlyMap<number, DirectoryEntry>,
+  list: readonly DirectoryEntry[],
+): ReadonlyMap<number, DirectoryEntry> {
+  let changed = current.size !== list.length;
+  const next = new Map<number, DirectoryEntry>();
+  for (const entry of list) {
+    const old = current.get(entry.id);
+    const same = old !== undefined && JSON.stringify(old) === JSON.stringify(entry);
+    changed ||= !same;
+    next.set(entry.id, same ? old : entry);
+  }
+  return changed ? next : current;
 }

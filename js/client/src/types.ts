@@ -46,6 +46,32 @@ export interface User {
   readonly username: string;
 }
 
+/** A participant as the conversation list names them. */
+export type Participant = User;
+
+/** An item of `GET /api/conversations` (SPEC.md section 9): the conversation and its line in the list. */
+export interface ConversationSummary extends Conversation {
+  /** Every participant, the caller included. */
+  readonly participants: readonly Participant[];
+  readonly lastMessage: Message | null;
+  /** The caller's watermark: everything up to this seq is read (0 when nothing is). */
+  readonly lastReadSeq: number;
+  /** Messages of others above the caller's watermark. */
+  readonly unreadCount: number;
+  /** Every participant's watermark, by user id. */
+  readonly readSeqs: Readonly<Record<string, number>>;
+  /** RFC 3339: the last message's time, else the conversation's creation. */
+  readonly activityAt: string;
+}
+
+/** A page of the list: `before`/`beforeId` are the previous page's last `activityAt` and `id`. */
+export interface ConversationListQuery {
+  /** 1–500 (default 500). */
+  readonly limit?: number;
+  readonly before?: string;
+  readonly beforeId?: number;
+}
+
 /** `POST /api/auth/register` and `/login`. */
 export interface AuthResult {
   readonly token: string;
@@ -192,6 +218,18 @@ export interface ConversationSnapshot {
   readonly loadingOlder: boolean;
   /** Joined on the current connection and caught up. */
   readonly synced: boolean;
+  /** Messages of others above the user's watermark (SPEC.md section 9); 0 once read. */
+  readonly unreadCount: number;
+  /** The user's watermark: everything up to this seq is read. */
+  readonly lastReadSeq: number;
+  /** The newest seq known to exist. */
+  readonly lastSeq: number;
+  /** Every participant's watermark known, by user id. */
+  readonly readSeqs: Readonly<Record<number, number>>;
+  /** The newest message (for the list), joined or not; `null` while there is none. */
+  readonly lastMessage: MessageView | null;
+  /** When the conversation last moved (RFC 3339): the list orders by it, newest first. */
+  readonly activityAt: string | null;
 }
 
 export interface ConnectionSnapshot {
@@ -292,11 +330,56 @@ export interface UseConversationReturn {
   readonly typing: () => void;
   readonly typingUserIds: readonly number[];
   readonly onlineUserIds: readonly number[];
-  readonly markRead: (messageId: number) => void;
+  /**
+   * With no argument: the whole conversation is read (its `unreadCount` is 0 at once, on
+   * every device of the user soon after; queued while offline). With a message id: that
+   * message's read receipt (`message:read`), which also moves the watermark to it.
+   */
+  readonly markRead: (messageId?: number) => void;
+  /** Messages of others not read yet (SPEC.md section 9). */
+  readonly unreadCount: number;
+  /** The user's watermark in this conversation. */
+  readonly lastReadSeq: number;
+  /** Every participant's watermark known, by user id. */
+  readonly readSeqs: Readonly<Record<number, number>>;
   readonly loadOlder: () => boolean;
   readonly hasOlder: boolean;
   readonly loadingOlder: boolean;
   readonly synced: boolean;
+}
+
+export interface UseConversationsOptions {
+  readonly engine?: ChatEngine | null;
+  /** Where names, titles and participants come from (`createApi`, or anything with its `listConversations`). */
+  readonly api: Pick<ChatApi, "listConversations">;
+}
+
+/** One line of the conversation list: who it is with (REST) and its live numbers (the engine). */
+export interface ConversationListItem {
+  readonly id: number;
+  readonly kind: ConversationKind;
+  readonly title: string | null;
+  readonly participantIds: readonly number[];
+  /** Empty until the list has been fetched (a conversation just announced by `conversation:new`). */
+  readonly participants: readonly Participant[];
+  readonly lastMessage: MessageView | null;
+  readonly unreadCount: number;
+  readonly lastReadSeq: number;
+  readonly lastSeq: number;
+  readonly readSeqs: Readonly<Record<number, number>>;
+  /** RFC 3339; the list is ordered by it, newest first, then by id, highest first. */
+  readonly activityAt: string | null;
+}
+
+export interface UseConversationsReturn {
+  /** Ordered by activity, newest first; the same array while nothing in it changed. */
+  readonly conversations: readonly ConversationListItem[];
+  /** True until the first fetch of the list ended. */
+  readonly loading: boolean;
+  /** The last fetch's failure (kept until one succeeds); the list shows what it has. */
+  readonly error: Error | null;
+  /** Fetches the names again (the hook already does on every connection and `conversation:new`). */
+  readonly refresh: () => Promise<void>;
 }
 
 // ---- REST helpers ---------------------------------------------------------------------
@@ -307,7 +390,8 @@ export interface ChatApi {
   me(): Promise<User>;
   /** `null` when there is no user of that exact name. */
   findUser(username: string): Promise<User | null>;
-  listConversations(): Promise<Conversation[]>;
+  /** One page of the list, newest activity first (`query` pages it; SPEC.md section 9). */
+  listConversations(query?: ConversationListQuery): Promise<ConversationSummary[]>;
   /** The caller is added; two people and no title is a direct conversation (the same one every time). */
   createConversation(participantIds: readonly number[], title?: string): Promise<Conversation>;
   /** History: `afterSeq` (what was missed) or `beforeSeq` (older), `limit` 1–500. */

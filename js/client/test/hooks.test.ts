@@ -21,15 +21,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { WebSocket as NodeWebSocket } from "ws";
 import {
   ChatEngineProvider,
+  conversationName,
   createApi,
   createChatEngine,
   loadEngine,
   useConversation,
+  useConversations,
   useSocketIO,
   type AuthResult,
   type ChatEngine,
   type Message,
   type UseConversationReturn,
+  type UseConversationsReturn,
   type UseSocketIOReturn,
 } from "../src/index.js";
 
@@ -234,12 +237,11 @@ if (SERVER_URL === undefined && process.env["CI"] !== undefined) {
   });
 }
 
-describe.skipIf(SERVER_URL === undefined)("the hooks against a real chat-server", () => {
-  const url = SERVER_URL ?? "";
-  /** Long enough for a debug server on a busy machine; the waits end as soon as the event is seen. */
-  const within = { timeout: 15_000, interval: 20 };
-
-  // Updates come from the network here, outside any act(); React renders them itself.
+/**
+ * For a suite against the server: updates come from the network, outside any act(), and
+ * React renders them itself; sockets are `ws`'s (see the top of this file).
+ */
+function renderingNetworkUpdates(): void {
   const global = globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean; WebSocket: unknown };
   const jsdomWebSocket = global.WebSocket;
   beforeAll(() => {
@@ -250,6 +252,14 @@ describe.skipIf(SERVER_URL === undefined)("the hooks against a real chat-server"
     global.IS_REACT_ACT_ENVIRONMENT = true;
     global.WebSocket = jsdomWebSocket;
   });
+}
+
+describe.skipIf(SERVER_URL === undefined)("the hooks against a real chat-server", () => {
+  const url = SERVER_URL ?? "";
+  /** Long enough for a debug server on a busy machine; the waits end as soon as the event is seen. */
+  const within = { timeout: 15_000, interval: 20 };
+
+  renderingNetworkUpdates();
 
   async function register(): Promise<AuthResult> {
     const name = `hooks-${Math.random().toString(36).slice(2, 12)}`;
@@ -365,5 +375,94 @@ describe.skipIf(SERVER_URL === undefined)("the hooks against a real chat-server"
       within,
     );
     expect(last().typingUserIds).toEqual([]);
+  });
+});
+
+describe.skipIf(SERVER_URL === undefined)("the conversation list against a real chat-server", () => {
+  const url = SERVER_URL ?? "";
+  const within = { timeout: 15_000, interval: 20 };
+  renderingNetworkUpdates();
+
+  async function register(prefix: string): Promise<AuthResult> {
+    return createApi({ url }).register(`${prefix}-${Math.random().toString(36).slice(2, 10)}`, "correct-horse-battery-staple");
+  }
+
+  async function connected(user: AuthResult): Promise<ChatEngine> {
+    const e = await createChatEngine({ url, getToken: () => user.token, storage: "memory", userId: user.user.id });
+    engines.push(e);
+    e.connect();
+    await vi.waitFor(() => expect(e.getSnapshot().connection.state).toBe("connected"), within);
+    return e;
+  }
+
+  const apiOf = (user: AuthResult) => createApi({ url, getToken: () => user.token });
+
+  it("names each conversation, orders by activity, and counts unread messages live without joining", async () => {
+    const [alice, bob, carol] = await Promise.all([register("alice"), register("bob"), register("carol")]);
+    const withBob = await apiOf(alice).createConversation([bob.user.id]);
+    const group = await apiOf(alice).createConversation([bob.user.id, carol.user.id], "Trip");
+    const engine = await connected(alice);
+    const { results } = renderHook(() => useConversations({ api: apiOf(alice) }), engine);
+    const last = (): UseConversationsReturn => results.at(-1) as UseConversationsReturn;
+    await vi.waitFor(() => expect(last().conversations.map((c) => c.id)).toEqual([group.id, withBob.id]), within);
+    expect(last().loading).toBe(false);
+    const [first, second] = last().conversations;
+    expect(conversationName(first!, alice.user.id)).toBe("Trip");
+    expect(conversationName(second!, alice.user.id)).toBe(bob.user.username);
+    expect(second!.participants.map((p) => p.username).sort()).toEqual([alice.user.username, bob.user.username].sort());
+
+    // Bob writes in the direct conversation, which Alice has not joined: it moves to the top.
+    const bobs = await connected(bob);
+    bobs.send(withBob.id, "one");
+    bobs.send(withBob.id, "two");
+    await vi.waitFor(() => {
+      const top = last().conversations[0];
+      expect([top?.id, top?.unreadCount, top?.lastMessage?.text]).toEqual([withBob.id, 2, "two"]);
+    }, within);
+    // Nothing that the list shows changes: the same array.
+    const before = last().conversations;
+    engine.typing(group.id);
+    expect(last().conversations).toBe(before);
+
+    // Carol writes in the group: it is first again, with its own count.
+    const carols = await connected(carol);
+    carols.send(group.id, "hello trip");
+    await vi.waitFor(
+      () =>
+        expect(last().conversations.map((c) => [c.id, c.unreadCount])).toEqual([
+          [group.id, 1],
+          [withBob.id, 2],
+        ]),
+      within,
+    );
+  });
+
+  it("markRead() on one device clears the count on the other, and the sender sees read", async () => {
+    const [alice, bob] = await Promise.all([register("alice"), register("bob")]);
+    const conversation = await apiOf(alice).createConversation([bob.user.id]);
+    const bobs = await connected(bob);
+    const sent = bobs.send(conversation.id, "are you there?");
+    await vi.waitFor(
+      () => expect(bobs.getConversation(conversation.id)?.messages.find((m) => m.clientMessageId === sent)?.status).toBe("sent"),
+      within,
+    );
+
+    const phone = await connected(alice);
+    const laptop = await connected(alice);
+    const list = renderHook(() => useConversations({ api: apiOf(alice) }), laptop);
+    const laptopList = (): UseConversationsReturn => list.results.at(-1) as UseConversationsReturn;
+    await vi.waitFor(() => expect(laptopList().conversations[0]?.unreadCount).toBe(1), within);
+
+    const room = renderHook(() => useConversation(conversation.id), phone);
+    const phoneRoom = (): UseConversationReturn => room.results.at(-1) as UseConversationReturn;
+    await vi.waitFor(() => expect(phoneRoom().synced).toBe(true), within);
+    expect(phoneRoom().unreadCount).toBe(1);
+    phoneRoom().markRead();
+    expect(phone.getConversation(conversation.id)?.unreadCount).toBe(0);
+    await vi.waitFor(() => expect(laptopList().conversations[0]?.unreadCount).toBe(0), within);
+    await vi.waitFor(
+      () => expect(bobs.getConversation(conversation.id)?.messages.find((m) => m.clientMessageId === sent)?.status).toBe("read"),
+      within,
+    );
   });
 });

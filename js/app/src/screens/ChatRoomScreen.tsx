@@ -1,17 +1,16 @@
 /**
  * One conversation: its messages oldest first with their status, who is online, who is
- * typing, and the input. Messages from others are marked read once shown while the page
- * is visible. Scrolling to the top loads the page before the oldest message shown.
+ * typing, and the input. The conversation is read (its unread count cleared on every
+ * device) while it is open and the page visible. Scrolling to the top loads the page before the oldest message shown.
  */
-import { ChatEngineError, useConversation } from "chat-client";
-import type { ChatEngine, Conversation, MessageView } from "chat-client";
+import { ChatEngineError, conversationName, useConversation } from "chat-client";
+import type { ChatEngine, ConversationListItem, MessageView } from "chat-client";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { NativeScrollEvent, NativeSyntheticEvent } from "react-native";
 import { Pressable, ScrollView, StyleSheet, Text, TextInput, View } from "react-native";
 
 import { Button } from "../components/Button";
 import { MessageItem } from "../components/MessageItem";
-import { conversationTitle } from "../conversations";
 import { displayName } from "../names";
 import { colors, common } from "../theme";
 import { MESSAGE_LIST_ID } from "../webStyles";
@@ -28,7 +27,7 @@ const STICK_TO_BOTTOM_THRESHOLD = 80;
 
 interface ChatRoomScreenProps {
   readonly engine: ChatEngine;
-  readonly conversation: Conversation;
+  readonly conversation: ConversationListItem;
   readonly myId: number;
   readonly onBack: () => void;
 }
@@ -39,7 +38,7 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
   const online = new Set(room.onlineUserIds);
   const typing = room.typingUserIds.filter((id) => id !== myId);
 
-  useMarkRead(room.messages, myId, room.markRead);
+  useMarkRead(room.unreadCount, room.markRead);
   const scroll = useStickyScroll(room.messages, room.hasOlder, room.loadingOlder, room.loadOlder);
 
   const [draft, setDraft] = useState("");
@@ -73,7 +72,7 @@ export function ChatRoomScreen({ engine, conversation, myId, onBack }: ChatRoomS
         <Button testID="back-button" title="‹ Back" variant="secondary" onPress={onBack} />
         <View style={styles.headerText}>
           <Text role="heading" style={styles.title} numberOfLines={1}>
-            {conversationTitle(conversation, myId)}
+            {conversationName(conversation, myId)}
           </Text>
           <View testID="presence-list" style={styles.presenceList}>
             {others.map((userId) => {
@@ -193,9 +192,11 @@ function pageVisible(): boolean {
   return typeof document === "undefined" || document.visibilityState !== "hidden";
 }
 
-/** Calls `markRead` once for each stored message from someone else, while the page is visible. */
-function useMarkRead(messages: readonly MessageView[], myId: number, markRead: (messageId: number) => void) {
-  const marked = useRef(new Set<number>());
+/**
+ * Reads the whole conversation while it is open and the page visible: its unread count
+ * goes to 0 here and, through the server, on the user's other devices.
+ */
+function useMarkRead(unreadCount: number, markRead: () => void) {
   const [visible, setVisible] = useState(pageVisible);
   useEffect(() => {
     if (typeof document === "undefined") return undefined;
@@ -204,14 +205,8 @@ function useMarkRead(messages: readonly MessageView[], myId: number, markRead: (
     return () => document.removeEventListener("visibilitychange", update);
   }, []);
   useEffect(() => {
-    if (!visible) return;
-    for (const message of messages) {
-      if (message.id === null || message.senderId === null || message.senderId === myId) continue;
-      if (marked.current.has(message.id)) continue;
-      marked.current.add(message.id);
-      markRead(message.id);
-    }
-  }, [messages, myId, markRead, visible]);
+    if (visible && unreadCount > 0) markRead();
+  }, [unreadCount, markRead, visible]);
 }
 
 /**

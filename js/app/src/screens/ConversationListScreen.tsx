@@ -1,20 +1,23 @@
 /**
- * The user's conversations, and a form to start one by typing usernames: one other
+ * The user's conversations, newest activity first: each with its name, last message and
+ * time, and an unread badge, live. A form starts one by typing usernames: one other
  * person and no title is a direct conversation (the same one every time), anything else
  * a group. Conversations others start with this user appear by themselves.
  */
-import type { Conversation } from "chat-client";
+import { conversationName } from "chat-client";
+import type { ConversationListItem } from "chat-client";
 import { useState } from "react";
 import { Pressable, ScrollView, StyleSheet, Text, TextInput, View } from "react-native";
 
 import { describeError } from "../api";
 import { Button } from "../components/Button";
-import { conversationTitle, parseUsernames } from "../conversations";
+import { parseUsernames } from "../conversations";
+import { displayName } from "../names";
 import { colors, common } from "../theme";
 
 interface ConversationListScreenProps {
   readonly myId: number;
-  readonly conversations: readonly Conversation[];
+  readonly conversations: readonly ConversationListItem[];
   readonly loading: boolean;
   readonly error: string | null;
   readonly onOpen: (conversationId: number) => void;
@@ -124,24 +127,77 @@ export function ConversationListScreen({
           </Text>
         )}
         {conversations.map((conversation) => (
-          <Pressable
-            key={conversation.id}
-            testID={`conversation-item-${conversation.id}`}
-            role="button"
-            onPress={() => onOpen(conversation.id)}
-            style={({ pressed }) => [styles.item, pressed && styles.itemPressed]}
-          >
-            <Text style={styles.itemTitle} numberOfLines={1}>
-              {conversationTitle(conversation, myId)}
-            </Text>
-            <Text style={styles.itemMeta}>
-              {conversation.kind === "group" ? `Group · ${conversation.participantIds.length} people` : "Direct"}
-            </Text>
-          </Pressable>
+          <ConversationRow key={conversation.id} conversation={conversation} myId={myId} onOpen={onOpen} />
         ))}
       </ScrollView>
     </View>
   );
+}
+
+function ConversationRow({
+  conversation,
+  myId,
+  onOpen,
+}: {
+  readonly conversation: ConversationListItem;
+  readonly myId: number;
+  readonly onOpen: (conversationId: number) => void;
+}) {
+  const { id, lastMessage, unreadCount } = conversation;
+  const unread = unreadCount > 0;
+  return (
+    <Pressable
+      testID={`conversation-item-${id}`}
+      role="button"
+      onPress={() => onOpen(id)}
+      style={({ pressed }) => [styles.item, pressed && styles.itemPressed]}
+    >
+      <View style={styles.itemTop}>
+        <Text testID={`conversation-title-${id}`} style={[styles.itemTitle, unread && styles.bold]} numberOfLines={1}>
+          {conversationName(conversation, myId)}
+        </Text>
+        {lastMessage?.createdAt != null && <Text style={styles.itemTime}>{shortTime(lastMessage.createdAt)}</Text>}
+      </View>
+      <View style={styles.itemBottom}>
+        {lastMessage === null ? (
+          <Text style={styles.itemMeta}>{describeKind(conversation)}</Text>
+        ) : (
+          <Text style={[styles.itemMeta, unread && styles.unreadText]} numberOfLines={1}>
+            {senderPrefix(lastMessage.senderId, conversation, myId)}
+            <Text testID={`last-message-${id}`}>{lastMessage.text}</Text>
+          </Text>
+        )}
+        {unread && (
+          <Text testID={`unread-count-${id}`} aria-label={`${unreadCount} unread`} style={styles.badge}>
+            {unreadCount > 99 ? "99+" : String(unreadCount)}
+          </Text>
+        )}
+      </View>
+    </Pressable>
+  );
+}
+
+function describeKind(conversation: ConversationListItem): string {
+  return conversation.kind === "group" ? `Group · ${conversation.participantIds.length} people` : "No messages yet";
+}
+
+/** Who wrote the last message, before its text: "You: " for mine, the sender's name in a group. */
+function senderPrefix(senderId: number | null, conversation: ConversationListItem, myId: number): string {
+  if (senderId === myId) return "You: ";
+  if (conversation.kind !== "group" || senderId === null) return "";
+  const sender = conversation.participants.find((p) => p.id === senderId)?.username ?? displayName(senderId);
+  return `${sender}: `;
+}
+
+/** "14:05" today, else "4 Dec". */
+function shortTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return "";
+  const now = new Date();
+  const today = at.toDateString() === now.toDateString();
+  return today
+    ? at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
+    : at.toLocaleDateString(undefined, { day: "numeric", month: "short" });
 }
 
 const styles = StyleSheet.create({
@@ -167,6 +223,23 @@ const styles = StyleSheet.create({
     borderColor: colors.border,
   },
   itemPressed: { backgroundColor: colors.other },
-  itemTitle: { fontSize: 16, fontWeight: "600", color: colors.text },
-  itemMeta: { fontSize: 13, color: colors.muted, marginTop: 2 },
+  itemTop: { flexDirection: "row", alignItems: "baseline", gap: 8 },
+  itemBottom: { flexDirection: "row", alignItems: "center", gap: 8, marginTop: 2 },
+  itemTitle: { flex: 1, fontSize: 16, fontWeight: "600", color: colors.text },
+  itemTime: { fontSize: 12, color: colors.muted },
+  itemMeta: { flex: 1, fontSize: 13, color: colors.muted },
+  bold: { fontWeight: "800" },
+  unreadText: { color: colors.text },
+  badge: {
+    minWidth: 22,
+    paddingHorizontal: 7,
+    paddingVertical: 2,
+    borderRadius: 11,
+    overflow: "hidden",
+    backgroundColor: colors.primary,
+    color: colors.surface,
+    fontSize: 12,
+    fontWeight: "700",
+    textAlign: "center",
+  },
 });

@@ -26,6 +26,7 @@ export const Command = {
   Destroy: 17,
   SetOnline: 18,
   Foreground: 19,
+  MarkConversationRead: 20,
 } as const;
 
 /** The numbers the wasm throws (`WebError`). */
@@ -132,6 +133,11 @@ export interface ChatEngine {
   setOnline(online: boolean): void;
   /** What the lifecycle adapter reports when the app comes back to the foreground: a connection that is down (lost while asleep, or waiting out a backoff) is tried again at once, and catches up. */
   foreground(): void;
+  /**
+   * The user has seen the whole conversation: its unread count is 0 at once, and the
+   * server hears it now or after reconnecting (every device of the user clears too).
+   */
+  markConversationRead(conversationId: number): void;
 }
 
 /** The wasm's one entry point, with refusals already turned into `ChatEngineError`s. */
@@ -204,5 +210,8 @@ export class ChatEngineOverCall implements ChatEngine {
   }
   foreground(): void {
     this.#call(Command.Foreground);
+  }
+  markConversationRead(conversationId: number): void {
+    this.#call(Command.MarkConversationRead, conversationId);
   }
 }
