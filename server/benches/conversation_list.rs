@@ -9,11 +9,16 @@
 //! the list's columns and the watermarks are what production would have; the caller has
 //! read part of each conversation. Then the full list (500 items, the default page) and
 //! a first page of 50 are fetched over HTTP, sequentially, and the latencies printed.
+//! Last, "the list ready after connect": a client engine (`client-native`, the engine of
+//! the browser and the phones) connects as the caller and is timed until its snapshot holds
+//! every conversation with its newest seq (the engine pages through the list itself); a
+//! new engine each time.
 // A bench reports on stdout.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use chat_test_support::{Backend, TestApp};
 use chat_wire::UserId;
+use client_native::{ClientOptions, NativeClient};
 use futures_util::StreamExt;
 use server::db::NewMessage;
 use std::time::{Duration, Instant};
@@ -24,6 +29,33 @@ const MESSAGES: usize = 100_000;
 const OTHERS: usize = 50;
 const WARM_UP: usize = 20;
 const SAMPLES: usize = 300;
+/// Engines connected for the "list ready" figure (each fetches two pages of 500).
+const ENGINE_SAMPLES: usize = 60;
+
+/// From `connect()` until the engine knows every conversation and its newest seq, waiting
+/// event by event (the engine announces each change).
+async fn list_ready(app: &TestApp, token: &str, last_seq: i64) -> Duration {
+    let token = token.to_owned();
+    let options = ClientOptions::new(app.url(""), move || Some(token.clone()));
+    let (client, mut events) = NativeClient::spawn(options);
+    let ready = |client: &NativeClient| {
+        let snapshot = client.snapshot();
+        snapshot.conversations.len() == CONVERSATIONS
+            && snapshot
+                .conversations
+                .iter()
+                .all(|c| c.last_seq == last_seq)
+    };
+    let started = Instant::now();
+    client.connect();
+    while !ready(&client) {
+        tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .expect("the list within 30 s")
+            .expect("the engine runs");
+    }
+    started.elapsed()
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let at = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
@@ -120,6 +152,18 @@ async fn main() {
     println!(
         "{}",
         measure(&app, &me.token, "/api/conversations?limit=50", 50).await
+    );
+
+    let mut ready = Vec::with_capacity(ENGINE_SAMPLES);
+    for _ in 0..ENGINE_SAMPLES {
+        ready.push(list_ready(&app, &me.token, per_conversation as i64).await);
+    }
+    ready.sort();
+    println!(
+        "list ready after connect (engine, {CONVERSATIONS} conversations), n = {ENGINE_SAMPLES}: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        percentile(&ready, 0.50),
+        percentile(&ready, 0.95),
+        percentile(&ready, 1.0),
     );
 }
 
