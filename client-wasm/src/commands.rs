@@ -196,6 +196,13 @@ commands! {
     /// server hears it now or after reconnecting (every device of the user clears too).
     20 method mark_conversation_read(conversation_id: ConversationId) -> () as "void" =
         |driver| driver.command(|engine, now| engine.mark_conversation_read(now, conversation_id));
+
+    /// Queue a message under a `clientMessageId` the caller chose (a UUID): how the tabs of a browser send through the one that holds the connection. False, and nothing changes, if that id is already queued or shown. Throws on empty or over-long text.
+    21 method send_as(conversation_id: ConversationId, message: Draft) -> bool as "boolean" = |driver| {
+        let Draft { id, text } = message;
+        let sent = driver.command(|engine, now| engine.send_as(now, conversation_id, &id, &text))?;
+        sent.map_err(|chat_engine::engine::SendError::Text(e)| e.into())
+    };
 }
 
 /// The doc of the TypeScript `ChatEngine` interface.
@@ -301,6 +308,27 @@ impl Arg for Text {
     #[cfg(target_arch = "wasm32")]
     fn from_js(value: &JsValue) -> Result<Self, WebError> {
         value.as_string().map(Text).ok_or(WebError::Text)
+    }
+}
+
+/// A message with the `clientMessageId` it is to be sent under (`sendAs`).
+#[derive(Debug)]
+pub struct Draft {
+    pub id: ClientMessageId,
+    pub text: String,
+}
+
+impl Arg for Draft {
+    const TS: &'static str = "{ readonly clientMessageId: string; readonly text: string }";
+    #[cfg(target_arch = "wasm32")]
+    fn from_js(value: &JsValue) -> Result<Self, WebError> {
+        let field = |name: &str| js_sys::Reflect::get(value, &JsValue::from_str(name));
+        let id = field("clientMessageId").map_err(|_| WebError::ClientMessageId)?;
+        let text = field("text").map_err(|_| WebError::Text)?;
+        Ok(Draft {
+            id: ClientMessageId::from_js(&id)?,
+            text: Text::from_js(&text)?.0,
+        })
     }
 }
 

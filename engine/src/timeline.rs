@@ -163,6 +163,12 @@ impl Timeline {
         false
     }
 
+    /// Whether a message with this `clientMessageId` is shown, sent or not.
+    pub(crate) fn shows(&self, cmid: &ClientMessageId) -> bool {
+        let is = |view: &Arc<MessageView>| view.client_message_id.as_deref() == Some(cmid.as_str());
+        self.pending.iter().any(|(_, view)| is(view)) || self.confirmed.iter().any(is)
+    }
+
     pub(crate) fn remove_pending(&mut self, cmid: &ClientMessageId) -> bool {
         let before = self.pending.len();
         self.pending

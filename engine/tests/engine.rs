@@ -6,6 +6,7 @@
 
 mod support;
 
+use chat_engine::ids::ClientMessageId;
 use chat_engine::{
     Config, ConnectionState, Engine, ErrorKind, Event, MessageStatus, Millis, Output, SocketId,
 };
@@ -312,6 +313,40 @@ fn refused_sends_fail_at_once_and_retry_sends_them_again() {
     sim.run_for(2000);
     assert!(sim.engine.failed_ids().is_empty());
     assert_eq!(sim.server.messages[&elsewhere].len(), 1);
+}
+
+#[test]
+fn send_as_queues_under_the_given_id_once_however_often_it_is_repeated() {
+    let mut sim = connected_sim();
+    let id = ClientMessageId::parse("0b7c8a52-2f55-4d8e-9a3c-6f1de0b2a4c1").unwrap();
+    assert_eq!(
+        sim.command(|e, now| e.send_as(now, ROOM, &id, "from a tab")),
+        Ok(true)
+    );
+    // Repeated while queued or in flight (a tab re-sending after a take-over) ...
+    assert_eq!(
+        sim.command(|e, now| e.send_as(now, ROOM, &id, "from a tab")),
+        Ok(false)
+    );
+    sim.run_for(2000);
+    // ... and once it is sent and shown.
+    assert_eq!(
+        sim.command(|e, now| e.send_as(now, ROOM, &id, "from a tab")),
+        Ok(false)
+    );
+    sim.run_for(2000);
+    let stored: Vec<_> = sim.server.messages[&ROOM]
+        .iter()
+        .map(|m| (m.client_message_id.clone().unwrap(), m.text.clone()))
+        .collect();
+    assert_eq!(stored, vec![(id.to_string(), "from a tab".to_owned())]);
+    let view = sim.engine.conversation(ROOM).unwrap();
+    assert_eq!(view.messages.len(), 1);
+    assert_eq!(view.messages[0].status, MessageStatus::Sent);
+    assert!(
+        sim.command(|e, now| e.send_as(now, ROOM, &id, " "))
+            .is_err()
+    );
 }
 
 #[test]

@@ -216,12 +216,20 @@ fn bindgen_and_optimise(
             .arg(&artifact),
         "wasm-bindgen",
     )?;
-    rewrite(out_dir, "client_wasm.js", patch_glue)?;
+    rewrite(out_dir, "client_wasm.js", &|glue| {
+        patch_glue(&without_doc_comments(glue))
+    })?;
     let wasm = out_dir.join("client_wasm_bg.wasm");
     run_command(
         Command::new(&tools.wasm_opt)
-            // --converge repeats -Oz until nothing changes: -0.3 KB gzipped.
-            .args(["-Oz", "--converge"])
+            // --converge repeats -Oz until nothing changes: -0.3 KB gzipped. The producers
+            // and target-features sections are metadata no browser reads: -0.2 KB.
+            .args([
+                "-Oz",
+                "--converge",
+                "--strip-producers",
+                "--strip-target-features",
+            ])
             .args(opt_features(features))
             .arg(&wasm)
             .arg("-o")
@@ -266,6 +274,25 @@ fn minify_names(tools: &Tools, features: WasmFeatures, out_dir: &Path) -> Result
 }
 
 /// Rewrites `dir/name` through `change`.
+/// The glue without its JSDoc blocks (`/** … */`, copied from the Rust docs): the
+/// `.d.ts` keeps them for editors, and the shipped JS is 0.4 KB smaller gzipped.
+fn without_doc_comments(glue: &str) -> String {
+    let mut out = String::with_capacity(glue.len());
+    let mut rest = glue;
+    while let Some(start) = rest.find("/**") {
+        let Some(length) = rest[start..].find("*/") else {
+            break;
+        };
+        // The block's own line goes with it: its indentation before, its newline after.
+        let kept = rest[..start].trim_end_matches([' ', '\t']);
+        out.push_str(kept);
+        rest = &rest[start + length + 2..];
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
+    }
+    out.push_str(rest);
+    out
+}
+
 fn rewrite(dir: &Path, name: &str, change: &dyn Fn(&str) -> Result<String>) -> Result {
     let path = dir.join(name);
     let text = match std::fs::read_to_string(&path) {
@@ -392,4 +419,18 @@ pub fn native_exports(root: &Path) -> Result {
     }
     let _ = std::fs::remove_dir_all(&out);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_doc_comments;
+
+    #[test]
+    fn doc_comments_go_and_code_and_other_comments_stay() {
+        let glue = "/* @ts-self-types=\"./x.d.ts\" */\n\n/**\n * Doc.\n */\nexport class A {\n    /**\n     * @param {number} n\n     */\n    f(n) { return '/*' + n; }\n}\n";
+        assert_eq!(
+            without_doc_comments(glue),
+            "/* @ts-self-types=\"./x.d.ts\" */\n\nexport class A {\n    f(n) { return '/*' + n; }\n}\n"
+        );
+    }
 }

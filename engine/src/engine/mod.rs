@@ -371,19 +371,43 @@ impl Engine {
         conversation: ConversationId,
         text: &str,
     ) -> Result<ClientMessageId, SendError> {
-        self.ctx.tick(now);
         chat_wire::text::validate_text(text).map_err(SendError::Text)?;
         let id = ClientMessageId::generate(&mut self.ctx.rng);
+        self.send_as(now, conversation, &id, text)?;
+        Ok(id)
+    }
+
+    /// Send a message under a `clientMessageId` the caller chose (a browser tab that does
+    /// not hold the connection picks it, and the tab that does sends it). False, and
+    /// nothing changes, when that id is already queued or shown: a command sent again
+    /// after a take-over is harmless.
+    pub fn send_as(
+        &mut self,
+        now: Millis,
+        conversation: ConversationId,
+        id: &ClientMessageId,
+        text: &str,
+    ) -> Result<bool, SendError> {
+        self.ctx.tick(now);
+        chat_wire::text::validate_text(text).map_err(SendError::Text)?;
+        let known = self.sends.outbox.entry(id).is_some()
+            || self
+                .conversations
+                .get(conversation)
+                .is_some_and(|state| state.timeline.shows(id));
+        if known {
+            return Ok(false);
+        }
         let order = self
             .sends
             .outbox
             .push(id.clone(), conversation, text.to_owned());
         self.sends.changed = true;
         self.stop_typing(conversation);
-        self.show_pending(order, &id, conversation, text, MessageStatus::Sending);
+        self.show_pending(order, id, conversation, text, MessageStatus::Sending);
         self.flush(conversation);
         self.publish();
-        Ok(id)
+        Ok(true)
     }
 
     /// Try a `failed` message again (four new tries, at the end of its conversation's

@@ -27,6 +27,7 @@ export const Command = {
   SetOnline: 18,
   Foreground: 19,
   MarkConversationRead: 20,
+  SendAs: 21,
 } as const;
 
 /** The numbers the wasm throws (`WebError`). */
@@ -138,6 +139,8 @@ export interface ChatEngine {
    * server hears it now or after reconnecting (every device of the user clears too).
    */
   markConversationRead(conversationId: number): void;
+  /** Queue a message under a `clientMessageId` the caller chose (a UUID): how the tabs of a browser send through the one that holds the connection. False, and nothing changes, if that id is already queued or shown. Throws on empty or over-long text. */
+  sendAs(conversationId: number, message: { readonly clientMessageId: string; readonly text: string }): boolean;
 }
 
 /** The wasm's one entry point, with refusals already turned into `ChatEngineError`s. */
@@ -213,5 +216,8 @@ export class ChatEngineOverCall implements ChatEngine {
   }
   markConversationRead(conversationId: number): void {
     this.#call(Command.MarkConversationRead, conversationId);
+  }
+  sendAs(conversationId: number, message: { readonly clientMessageId: string; readonly text: string }): boolean {
+    return this.#call(Command.SendAs, conversationId, message) as boolean;
   }
 }
