@@ -14,8 +14,11 @@
 import "./utf8.js";
 import init, * as wasmBuild from "../pkg/client_wasm.js";
 import { ChatEngineError } from "./errors.js";
-import { ChatEngineOverCall, Command, REFUSALS, Refusal } from "./generated/bindings.js";
+import { ChatEngineOverCall, Command, REFUSALS, Refusal, type Call } from "./generated/bindings.js";
 import { platformDefaults, type PlatformDefaults } from "./platform.js";
+import { randomUuid } from "./tabs/checks.js";
+import { isEnumerable, outboxKey, perTabOutbox, type EnumerableStorage } from "./tabs/outbox.js";
+import { browserCoordination, createSharedEngine, type Coordination } from "./tabs/shared.js";
 import type { ChatEngine, ChatEngineOptions, KeyValueStorage, Lifecycle, Reachability, Unsubscribe, WasmSource } from "./types.js";
 
 /** What both builds export: the engine class and two functions. */
@@ -90,8 +93,15 @@ export async function createChatEngine(options: ChatEngineOptions): Promise<Chat
   return createWith(options, platformDefaults());
 }
 
-/** `createChatEngine` over given platform defaults (the tests pass the native ones). */
-export async function createWith(options: ChatEngineOptions, defaults: PlatformDefaults): Promise<ChatEngine> {
+/**
+ * `createChatEngine` over given platform defaults and tab coordination (the tests pass
+ * their own).
+ */
+export async function createWith(
+  options: ChatEngineOptions,
+  defaults: PlatformDefaults,
+  coordination: Coordination | undefined = browserCoordination(),
+): Promise<ChatEngine> {
   if (typeof options !== "object" || options === null) {
     throw refusal(Refusal.OptionsNotObject, options, undefined);
   }
@@ -106,15 +116,44 @@ export async function createWith(options: ChatEngineOptions, defaults: PlatformD
   if (userId === undefined && options.storage !== "memory" && typeof options.getToken === "function") {
     userId = await userOfToken(options.getToken);
   }
-  const { wasm: _wasm, reachability: _r, lifecycle: _l, ...rest } = options;
+  const { wasm: _wasm, reachability: _r, lifecycle: _l, shareTabs: _s, ...rest } = options;
   const engineOptions = { ...rest, storage, ...(userId === undefined ? {} : { userId }) };
-  let wasm: InstanceType<Build["ChatEngine"]>;
+  const tabStore = options.storage === undefined || options.storage === "local" ? enumerable(defaults.storage()) : undefined;
+  if (tabStore === undefined || userId === undefined) {
+    return new ChatEngineOverCall(callOver(construct(engineOptions), reachability, lifecycle));
+  }
+  // localStorage: one outbox key per tab, merged on start (tabs/outbox.ts); and where the
+  // browser can, one engine for all the tabs of this user on this server (tabs/shared.ts).
+  const ownOutbox = { ...engineOptions, storage: perTabOutbox(tabStore, outboxKey(options.url, userId), randomUuid()) };
+  if (coordination === undefined || options.shareTabs === false) {
+    return new ChatEngineOverCall(callOver(construct(ownOutbox), reachability, lifecycle));
+  }
+  // A follower runs no engine, so the options are checked here as the engine would.
+  const probe = construct({ ...engineOptions, storage: "memory" });
+  probe.call(Command.Destroy, undefined, undefined);
+  probe.free();
+  const call = await createSharedEngine({
+    url: options.url,
+    userId,
+    transport: options.transport ?? "websocket",
+    startEngine: () => callOver(construct(ownOutbox), reachability, lifecycle),
+    refusal: (number, a, b) => refusal(number, a, b),
+    coordination,
+  });
+  return new ChatEngineOverCall(call);
+}
+
+function construct(engineOptions: object): InstanceType<Build["ChatEngine"]> {
   try {
-    wasm = new (loaded().ChatEngine)(engineOptions);
+    return new (loaded().ChatEngine)(engineOptions);
   } catch (thrown) {
     throw refusal(thrown, engineOptions, undefined);
   }
-  return overWasm(wasm, reachability, lifecycle);
+}
+
+/** The store if it is one whose keys can be listed (`localStorage`). */
+function enumerable(store: KeyValueStorage | "memory" | undefined): EnumerableStorage | undefined {
+  return store !== undefined && store !== "memory" && isEnumerable(store) ? store : undefined;
 }
 
 /** An adapter the app gave: a function, or `null` (watch nothing). */
@@ -136,14 +175,10 @@ function orMissing<T>(value: T | undefined, defaults: PlatformDefaults, adapter:
   throw new ChatEngineError("invalid_options", `createChatEngine on ${defaults.platform === "native" ? "iOS/Android" : "this platform"}: ${INSTALL[adapter]}`);
 }
 /**
- * `ChatEngine` over the wasm class's one entry point; the wasm side checks the arguments.
- * The adapters feed `setOnline` and `foreground` until `destroy`.
+ * The wasm class's one entry point, refusals turned into `ChatEngineError`s; the wasm
+ * side checks the arguments. The adapters feed `setOnline` and `foreground` until `destroy`.
  */
-function overWasm(
-  wasm: InstanceType<Build["ChatEngine"]>,
-  reachability: Reachability | null,
-  lifecycle: Lifecycle | null,
-): ChatEngine {
+function callOver(wasm: InstanceType<Build["ChatEngine"]>, reachability: Reachability | null, lifecycle: Lifecycle | null): Call {
   const stops: Unsubscribe[] = [];
   const call = (command: number, a: unknown, b: unknown): unknown => {
     if (command === Command.Destroy) for (const stop of stops.splice(0)) stop();
@@ -153,10 +188,9 @@ function overWasm(
       throw refusal(thrown, a, b);
     }
   };
-  const engine = new ChatEngineOverCall(call);
   if (reachability !== null) stops.push(reachability((online) => call(Command.SetOnline, online === true, undefined)));
   if (lifecycle !== null) stops.push(lifecycle(() => call(Command.Foreground, undefined, undefined)));
-  return engine;
+  return call;
 }
 
 async function userOfToken(getToken: ChatEngineOptions["getToken"]): Promise<number | undefined> {

@@ -173,6 +173,12 @@ export interface ChatEngineOptions {
   readonly userId?: number;
   /** HTTP mode: how often history is polled, in ms (default 2000). */
   readonly pollIntervalMs?: number;
+  /**
+   * Browsers, with the outbox in `localStorage`: the tabs of one user on one server share
+   * one connection and one outbox (one tab's engine holds them, the others talk to it;
+   * docs/CLIENT.md, "Tabs"). Default `true`; `false` gives this tab its own connection.
+   */
+  readonly shareTabs?: boolean;
 }
 
 // ---- Snapshots ------------------------------------------------------------------------
