@@ -76,3 +76,14 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     .record(start.elapsed().as_secs_f64());
     response
 }
+
+/// `socketio_connected_sockets`: Socket.IO sockets past the handshake on this node (how
+/// many connections the clients hold: one per browser, whatever its tabs).
+pub fn socket_opened() {
+    metrics::gauge!("socketio_connected_sockets").increment(1.0);
+}
+
+/// A socket counted by [`socket_opened`] ended.
+pub fn socket_closed() {
+    metrics::gauge!("socketio_connected_sockets").decrement(1.0);
+}

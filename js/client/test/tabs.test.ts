@@ -283,6 +283,13 @@ describe("tabs sharing one engine", () => {
     leader.setParticipants(99, [1, 2]);
     await until(() => follower.getSnapshot() !== before, "the next snapshot");
     expect(follower.getSnapshot().conversations[ROOM]).toBe(before.conversations[ROOM]);
+    // A tab arriving makes the leader send everyone a full snapshot: nothing changed here.
+    const settled = follower.getSnapshot();
+    const third = await b.tab();
+    await until(() => texts(third.getSnapshot()).length === 2, "the third tab's first snapshot");
+    expect(follower.getSnapshot()).toBe(settled);
+    // Asking again for what it already has sends nothing.
+    follower.join(ROOM);
     // Refusals are the engine's, at once, in the follower too.
     expect(() => follower.send(ROOM, "   ")).toThrow(ChatEngineError);
     expect(() => follower.join(-1)).toThrow(/conversation id must be a positive integer/);

@@ -155,6 +155,7 @@ pub async fn authenticate<A: Adapter>(
     if let Some(session) = session_of(&s) {
         *locked(&session.pending) = pending;
     }
+    crate::telemetry::socket_opened();
     Ok(())
 }
 
@@ -223,6 +224,7 @@ async fn end_session(shared: &Arc<Shared>, sid: Sid, session: &Session) {
     if session.ended.swap(true, Ordering::SeqCst) {
         return;
     }
+    crate::telemetry::socket_closed();
     if let Some(timer) = locked(&session.expiry).take() {
         timer.abort();
     }

@@ -187,6 +187,19 @@ export class Person {
     this.username = username;
   }
 
+  /**
+   * Someone in another page (tab) of this browser context: this person by default, or
+   * another account signed in there. Errors and dialogs are recorded with this person's.
+   */
+  inPage(page, username = this.username) {
+    const other = new Person(this.context, username);
+    other.page = page;
+    other.errors = this.errors;
+    other.dialogs = this.dialogs;
+    if (username === this.username) other.id = this.id;
+    return other;
+  }
+
   byTestId(id) {
     return this.page.getByTestId(id);
   }

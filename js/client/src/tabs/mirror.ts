@@ -35,6 +35,7 @@ function shareMessages(previous: readonly MessageView[], next: readonly MessageV
 const keyOf = (message: MessageView): string => (message.id === null ? `c${message.clientMessageId}` : `i${message.id}`);
 
 function shareConversation(previous: ConversationSnapshot | undefined, next: ConversationSnapshot): ConversationSnapshot {
+  if (previous !== undefined && JSON.stringify(previous) === JSON.stringify(next)) return previous;
   const messages = shareMessages(previous?.messages ?? [], next.messages);
   const lastMessage =
     next.lastMessage === null
@@ -71,6 +72,15 @@ export function applyWireSnapshot(previous: EngineSnapshot, wire: WireSnapshot):
   }
   const connection =
     JSON.stringify(previous.connection) === JSON.stringify(wire.connection) ? previous.connection : Object.freeze({ ...wire.connection });
+  const ids = Object.keys(conversations);
+  const unchanged =
+    wire.version === previous.version &&
+    connection === previous.connection &&
+    wire.outboxLength === previous.outboxLength &&
+    ids.length === Object.keys(previous.conversations).length &&
+    ids.every((id) => conversations[Number(id)] === previous.conversations[Number(id)]);
+  // A full snapshot sent again for another tab: nothing to re-render here.
+  if (unchanged) return previous;
   return Object.freeze({
     version: wire.version,
     connection,

@@ -113,6 +113,8 @@ class TabEngine {
   readonly #pending = new Map<number, { command: number; a: unknown; b: unknown }>();
   #nextCommand = 1;
 
+  /** The wants this follower last sent. */
+  #said = "";
   #wants = { connected: false, joined: new Set<number>(), participants: new Map<number, readonly number[]>() };
   readonly #subscribers = new Set<() => void>();
   readonly #listeners = new Set<(event: EngineEvent) => void>();
@@ -140,7 +142,7 @@ class TabEngine {
       });
     });
     if (leadsNow) return;
-    this.#post({ kind: "wants", from: this.#id, wants: this.#ownWants() });
+    this.#sayWants();
     void locks.request(this.#name, () => {
       if (this.#destroyed) return undefined;
       this.#lead();
@@ -238,9 +240,21 @@ class TabEngine {
   }
 
   #wantsChanged(): undefined {
-    if (this.#engine !== undefined) this.#serve();
-    else this.#post({ kind: "wants", from: this.#id, wants: this.#ownWants() });
+    if (this.#engine !== undefined) {
+      this.#serve();
+      return undefined;
+    }
+    // Only a change is news: each `wants` makes the leader send every tab a full snapshot.
+    const wants = this.#ownWants();
+    const said = JSON.stringify(wants);
+    if (said !== this.#said) this.#sayWants(wants);
     return undefined;
+  }
+
+  /** Sends this follower's wants (which also asks the leader for a full snapshot). */
+  #sayWants(wants: Wants = this.#ownWants()): void {
+    this.#said = JSON.stringify(wants);
+    this.#post({ kind: "wants", from: this.#id, wants });
   }
 
   // ---- Leading ------------------------------------------------------------------------
@@ -371,7 +385,7 @@ class TabEngine {
   #receiveAsFollower(message: TabMessage): void {
     switch (message.kind) {
       case "leader":
-        this.#post({ kind: "wants", from: this.#id, wants: this.#ownWants() });
+        this.#sayWants();
         for (const [id, { command, a, b }] of this.#pending) this.#post({ kind: "command", from: this.#id, id, command, a, b });
         return;
       case "result":
@@ -384,7 +398,7 @@ class TabEngine {
         const next = applyWireSnapshot(this.#mirror, message.snapshot);
         if (next === undefined) {
           // Missed a message: ask for a full snapshot.
-          this.#post({ kind: "wants", from: this.#id, wants: this.#ownWants() });
+          this.#sayWants();
           return;
         }
         this.#mirror = next;
