@@ -78,7 +78,8 @@ impl JwtKeys {
             .unwrap_or_default();
         let claims = Claims {
             user_id: user,
-            exp: (now + self.ttl).as_secs(),
+            // Config caps the TTL at a year; saturate anyway rather than panic on login.
+            exp: now.saturating_add(self.ttl).as_secs(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("signing a token")))

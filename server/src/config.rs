@@ -1,6 +1,7 @@
 //! Configuration from the environment (SPEC.md section 8). Every variable has a default
 //! that makes `chat-server` run with nothing configured.
 
+use crate::db::SqliteSync;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -19,6 +20,9 @@ pub const MIN_JWT_SECRET_BYTES: usize = 32;
 /// A day: long enough that a chat tab open overnight keeps working, short enough that a
 /// leaked token does not live for ever (there is no revocation list).
 pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// A year. Longer tokens are a leak waiting to happen, and far larger values overflow
+/// the expiry's arithmetic; refused at start rather than failing on the first login.
+pub const MAX_JWT_TTL: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The server's configuration.
 #[derive(Clone, Debug)]
@@ -41,6 +45,14 @@ pub struct Config {
     /// `CLUSTER_LEASE_SECS`: how long a cluster node counts as alive without renewing
     /// its lease (a killed node's users go offline this long after it died).
     pub cluster_lease: Duration,
+
+    // Issue 16: durability, edge values, TLS.
+    /// `SQLITE_SYNCHRONOUS`: `full` (the default: an acknowledged message survives a
+    /// power loss) or `normal` (faster; see docs/SECURITY.md, "Durability").
+    pub sqlite_sync: SqliteSync,
+    /// `REDIS_CA_CERT`: a PEM file of the CA that signed Redis's certificate, for a
+    /// `rediss://` `REDIS_URL` with a private CA. Unset: the system's roots.
+    pub redis_ca_cert: Option<PathBuf>,
 }
 
 /// Where Redis is when `CLUSTER_ADAPTER=redis` and `REDIS_URL` is not set.
@@ -139,10 +151,11 @@ impl Config {
         let jwt_ttl = match get("JWT_TTL_SECS") {
             None => DEFAULT_JWT_TTL,
             Some(v) => match v.trim().parse::<u64>() {
-                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                Ok(secs) if secs > 0 && secs <= MAX_JWT_TTL.as_secs() => Duration::from_secs(secs),
                 _ => {
                     return Err(ConfigError::Invalid(format!(
-                        "JWT_TTL_SECS must be a positive number of seconds, got {v:?}"
+                        "JWT_TTL_SECS must be a number of seconds from 1 to {} (a year), got {v:?}",
+                        MAX_JWT_TTL.as_secs()
                     )));
                 }
             },
@@ -190,6 +203,15 @@ impl Config {
             },
         };
 
+        let sqlite_sync = match get("SQLITE_SYNCHRONOUS") {
+            None => SqliteSync::default(),
+            Some(v) => SqliteSync::parse(&v).ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "SQLITE_SYNCHRONOUS must be full (durable, the default) or normal, got {v:?}"
+                ))
+            })?,
+        };
+
         Ok(Config {
             bind_addr,
             database_url,
@@ -199,6 +221,8 @@ impl Config {
             web_dir,
             cluster_adapter,
             cluster_lease,
+            sqlite_sync,
+            redis_ca_cert: get("REDIS_CA_CERT").map(|p| PathBuf::from(p.trim())),
         })
     }
 }
@@ -234,7 +258,8 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
         Err(e) => return Err(io("cannot read")(e)),
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io("cannot create the directory of"))?;
+        crate::db::sqlite_files::create_private_dir(dir)
+            .map_err(io("cannot create the directory of"))?;
     }
     let mut raw = [0u8; 32];
     OsRng.fill_bytes(&mut raw);
@@ -352,6 +377,35 @@ mod tests {
         assert!(config(&[("JWT_SECRET", SECRET), ("BIND_ADDR", "nowhere")]).is_err());
         assert!(config(&[("JWT_SECRET", SECRET), ("DATABASE_URL", "mysql://x")]).is_err());
         assert!(config(&[("JWT_SECRET", SECRET), ("JWT_TTL_SECS", "0")]).is_err());
+    }
+
+    #[test]
+    fn a_jwt_ttl_over_a_year_is_refused_with_one_line() {
+        let year = MAX_JWT_TTL.as_secs().to_string();
+        let c = config(&[("JWT_SECRET", SECRET), ("JWT_TTL_SECS", &year)]).unwrap();
+        assert_eq!(c.jwt_ttl, MAX_JWT_TTL);
+        for huge in ["31536001", "18446744073709551615", "99999999999999999999"] {
+            let err = config(&[("JWT_SECRET", SECRET), ("JWT_TTL_SECS", huge)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("JWT_TTL_SECS") && err.contains("a year"),
+                "{err}"
+            );
+            assert!(!err.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn sqlite_is_durable_by_default_and_bad_sync_values_are_refused() {
+        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(c.sqlite_sync, SqliteSync::Full);
+        let c = config(&[("JWT_SECRET", SECRET), ("SQLITE_SYNCHRONOUS", "normal")]).unwrap();
+        assert_eq!(c.sqlite_sync, SqliteSync::Normal);
+        let err = config(&[("JWT_SECRET", SECRET), ("SQLITE_SYNCHRONOUS", "off")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SQLITE_SYNCHRONOUS must be full"), "{err}");
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub mod telemetry;
 
 use crate::auth::{JwtKeys, Passwords};
 use crate::config::{Config, DEFAULT_EXTRA_ORIGINS, sqlite_cluster_refusal};
-use crate::db::{BackendKind, Db};
+use crate::db::{BackendKind, Db, DbOptions};
 use crate::origins::OriginAllowlist;
 use crate::rate_limit::SendLimiter;
 use anyhow::Context;
@@ -170,7 +170,10 @@ impl Application {
         if config.cluster_adapter.is_clustered() && config.database_url.starts_with("sqlite:") {
             anyhow::bail!(sqlite_cluster_refusal(&config.cluster_adapter));
         }
-        let db = Db::connect(&config.database_url)
+        let options = DbOptions {
+            sqlite_sync: config.sqlite_sync,
+        };
+        let db = Db::connect_with(&config.database_url, options)
             .await
             .context("cannot open the database")?;
         let cluster = if config.cluster_adapter.is_clustered() && db.kind() == BackendKind::Postgres
@@ -205,6 +208,7 @@ impl Application {
             rate_limiter,
             &config.cluster_adapter,
             cluster,
+            config.redis_ca_cert.as_deref(),
         )
         .await?;
         let state = AppState {

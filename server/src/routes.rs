@@ -300,17 +300,30 @@ fn parse_seq(name: &str, value: Option<String>) -> Result<Option<i64>, AppError>
         .transpose()
 }
 
-/// A time parameter: epoch milliseconds (digits only) or RFC 3339.
+/// The earliest time a parameter may name: 0001-01-01T00:00:00Z, in epoch milliseconds.
+const MIN_TIME_MS: i64 = -62_135_596_800_000;
+/// The latest: 9999-12-31T23:59:59.999Z. PostgreSQL turns milliseconds into an interval,
+/// which overflows (a 500) long before `i64::MAX`; no message is dated past this anyway.
+const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
+/// A time parameter: epoch milliseconds (digits only) or RFC 3339, from year 1 to 9999.
 fn parse_time(name: &str, value: Option<String>) -> Result<Option<i64>, AppError> {
     let bad = || AppError::BadRequest(format!("{name} must be RFC 3339 or epoch milliseconds"));
     value
         .map(|v| {
-            if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-                v.parse::<i64>().map_err(|_| bad())
+            let ms = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+                v.parse::<i64>().map_err(|_| bad())?
             } else {
                 chrono::DateTime::parse_from_rfc3339(&v)
                     .map(|t| t.timestamp_millis())
-                    .map_err(|_| bad())
+                    .map_err(|_| bad())?
+            };
+            if (MIN_TIME_MS..=MAX_TIME_MS).contains(&ms) {
+                Ok(ms)
+            } else {
+                Err(AppError::BadRequest(format!(
+                    "{name} must be a time from year 1 to 9999"
+                )))
             }
         })
         .transpose()
@@ -413,6 +426,28 @@ mod tests {
         assert_eq!(since("1970-01-01T00:00:01.500Z").unwrap(), Some(1500));
         assert!(since("yesterday").is_err());
         assert!(since("").is_err());
+    }
+
+    #[test]
+    fn times_past_year_9999_are_refused() {
+        let since = |v: &str| parse_time("since", Some(v.to_owned()));
+        assert_eq!(since("253402300799999").unwrap(), Some(MAX_TIME_MS));
+        assert_eq!(
+            since("9999-12-31T23:59:59.999Z").unwrap(),
+            Some(MAX_TIME_MS)
+        );
+        assert_eq!(since("0001-01-01T00:00:00Z").unwrap(), Some(MIN_TIME_MS));
+        for v in [
+            "253402300800000",
+            "9223372036854775807",
+            "99999999999999999999",
+            "9999-12-31T23:59:59-01:00",
+            "0001-01-01T00:00:00+01:00",
+            "0000-12-31T00:00:00Z",
+        ] {
+            let err = since(v).unwrap_err().to_string();
+            assert!(err.contains("since"), "{v}: {err}");
+        }
     }
 
     #[test]

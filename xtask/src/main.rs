@@ -37,7 +37,7 @@ Commands:
   test [--soak]     install what is missing, then run every suite (fmt, clippy, Rust unit,
                     property and integration tests on SQLite and PostgreSQL, wasm tests in
                     headless Chromium, TypeScript check, JS tests, browser end-to-end tests);
-                    --soak runs the property tests and the chaos soak longer
+                    --soak runs the property tests, the fuzzers and the chaos soak longer
   setup             only install what is missing (Chromium, wasm target, wasm-bindgen-cli, npm)
   build             only build the wasm engine, the JS package and the web app
   size              only build the wasm engine package, report its gzipped size and fail

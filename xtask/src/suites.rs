@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 /// Property-test cases per property in a `--soak` run (the normal run uses each test's own
 /// default, at least 256).
 const SOAK_PROPTEST_CASES: &str = "4096";
+/// Seconds each fuzzer (engine/tests/hostile_input.rs, server/tests/fuzz) runs in a
+/// `--soak` run; the normal run gives each 3.
+const SOAK_FUZZ_SECS: &str = "60";
 
 #[derive(Debug)]
 enum Outcome {
@@ -168,6 +171,7 @@ pub fn test(root: &Path, soak: bool) -> Result {
     if soak {
         native_tests
             .env("PROPTEST_CASES", SOAK_PROPTEST_CASES)
+            .env("CHAT_FUZZ_SECS", SOAK_FUZZ_SECS)
             .env("CHAT_SOAK", "1");
     }
     run.suite(

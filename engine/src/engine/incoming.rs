@@ -113,7 +113,7 @@ impl Engine {
         }
         state.max_seen = state.max_seen.max(message.seq);
         if let Some(contiguous) = state.contiguous
-            && message.seq == contiguous + 1
+            && contiguous.checked_add(1) == Some(message.seq)
         {
             state.contiguous = Some(message.seq);
         }

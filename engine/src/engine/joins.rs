@@ -88,7 +88,8 @@ impl Engine {
                 state.sync = Sync::Synced;
                 if last > 0 && state.older.is_none() {
                     state.timeline.has_older = true;
-                    self.request_history(conversation, HistoryKind::Before(last + 1));
+                    // Saturating: seqs come from the server; one at i64::MAX must not panic.
+                    self.request_history(conversation, HistoryKind::Before(last.saturating_add(1)));
                 }
                 self.flush(conversation);
             }

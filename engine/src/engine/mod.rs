@@ -475,9 +475,12 @@ impl Engine {
     pub fn load_older(&mut self, now: Millis, conversation: ConversationId) -> bool {
         self.ctx.tick(now);
         let before = match self.conversations.get(conversation) {
-            Some(state) if state.older.is_none() && state.timeline.has_older => {
-                Some(state.timeline.oldest_seq().unwrap_or(state.max_seen + 1))
-            }
+            Some(state) if state.older.is_none() && state.timeline.has_older => Some(
+                state
+                    .timeline
+                    .oldest_seq()
+                    .unwrap_or(state.max_seen.saturating_add(1)),
+            ),
             _ => None,
         };
         if let Some(before) = before {

@@ -18,6 +18,7 @@ mod list;
 mod messages;
 mod read_state;
 mod realtime;
+pub(crate) mod sqlite_files;
 mod users;
 mod write;
 
@@ -50,6 +51,41 @@ const SQLITE_READERS: u32 = 4;
 /// keeps comparisons fair.
 const POSTGRES_CONNECTIONS: u32 = 10;
 
+/// How SQLite commits (`SQLITE_SYNCHRONOUS`). PostgreSQL ignores it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// Every commit waits for the disk: an acknowledged message survives a power loss.
+    #[default]
+    Full,
+    /// Commits wait for the disk only at WAL checkpoints: durable across crashes of the
+    /// server, but a power loss can drop the last acknowledged messages. Faster.
+    Normal,
+}
+
+impl SqliteSync {
+    /// Parses `full` or `normal` (any case); `None` for anything else.
+    pub fn parse(value: &str) -> Option<SqliteSync> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "full" => Some(SqliteSync::Full),
+            "normal" => Some(SqliteSync::Normal),
+            _ => None,
+        }
+    }
+
+    fn pragma(self) -> SqliteSynchronous {
+        match self {
+            SqliteSync::Full => SqliteSynchronous::Full,
+            SqliteSync::Normal => SqliteSynchronous::Normal,
+        }
+    }
+}
+
+/// Options of [`Db::connect_with`] that do not fit in a URL.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DbOptions {
+    pub sqlite_sync: SqliteSync,
+}
+
 /// Errors of the data layer. Callers map them to `internal`: the details are logged, not
 /// shown.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +98,11 @@ pub enum DbError {
     UnsupportedUrl(String),
     #[error("could not create the database directory {path}: {source}")]
     CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not create the database file {path}: {source}")]
+    CreateFile {
         path: String,
         source: std::io::Error,
     },
@@ -134,8 +175,8 @@ pub struct PoolStats {
 #[derive(Clone, Debug)]
 pub struct Db {
     backend: Backend,
-    /// PostgreSQL's message writers (SQLite's single writer gains nothing from batches:
-    /// its commits do not wait for the disk).
+    /// PostgreSQL's message writers. SQLite stores each message in a transaction of its
+    /// own (with `synchronous=FULL` each waits for the disk; batching them is not done).
     group_commit: Option<write::GroupCommit>,
 }
 
@@ -170,11 +211,17 @@ macro_rules! with_pool {
 pub(crate) use with_pool;
 
 impl Db {
-    /// Connects to `url` (`sqlite:…` or `postgres://…`) and applies the migrations.
-    /// A SQLite file and its directory are created when missing.
+    /// Connects to `url` (`sqlite:…` or `postgres://…`) with the default options and
+    /// applies the migrations.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
+        Self::connect_with(url, DbOptions::default()).await
+    }
+
+    /// Connects to `url` and applies the migrations. A SQLite file and its directory are
+    /// created, private to the owner ([`sqlite_files`]), when missing.
+    pub async fn connect_with(url: &str, options: DbOptions) -> Result<Db, DbError> {
         if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url).await
+            Self::connect_sqlite(url, options.sqlite_sync).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(url).await
         } else {
@@ -182,13 +229,11 @@ impl Db {
         }
     }
 
-    async fn connect_sqlite(url: &str) -> Result<Db, DbError> {
+    async fn connect_sqlite(url: &str, sync: SqliteSync) -> Result<Db, DbError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode; only a power
-            // loss can drop the last commits. FULL would fsync on every message.
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(sync.pragma())
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let file = options.get_filename().to_owned();
@@ -197,8 +242,14 @@ impl Db {
             && let Some(dir) = file.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+            sqlite_files::create_private_dir(dir).map_err(|source| DbError::CreateDir {
                 path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        if !in_memory {
+            sqlite_files::create_private_file(&file).map_err(|source| DbError::CreateFile {
+                path: file.display().to_string(),
                 source,
             })?;
         }
@@ -345,5 +396,57 @@ mod tests {
     fn format_millis_is_rfc3339_utc_with_milliseconds() {
         assert_eq!(format_millis(1_764_151_200_123), "2025-11-26T10:00:00.123Z");
         assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    /// `PRAGMA synchronous` of SQLite's writer: 1 is NORMAL, 2 is FULL.
+    async fn writer_synchronous(db: &Db) -> i64 {
+        let Backend::Sqlite { write, .. } = &db.backend else {
+            panic!("not SQLite");
+        };
+        let (value,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(write)
+            .await
+            .unwrap();
+        value
+    }
+
+    #[tokio::test]
+    async fn sqlite_commits_are_durable_unless_configured_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+        let db = Db::connect(&url("full.db")).await.unwrap();
+        assert_eq!(writer_synchronous(&db).await, 2, "FULL by default");
+        let options = DbOptions {
+            sqlite_sync: SqliteSync::Normal,
+        };
+        let db = Db::connect_with(&url("normal.db"), options).await.unwrap();
+        assert_eq!(writer_synchronous(&db).await, 1, "NORMAL when asked");
+    }
+
+    #[test]
+    fn sqlite_sync_reads_full_or_normal_only() {
+        assert_eq!(SqliteSync::parse("full"), Some(SqliteSync::Full));
+        assert_eq!(SqliteSync::parse(" NORMAL "), Some(SqliteSync::Normal));
+        assert_eq!(SqliteSync::parse("off"), None);
+        assert_eq!(SqliteSync::parse(""), None);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_server_creates_the_database_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let file = data.join("chat.db");
+        let db = Db::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        // The migrations have written through the WAL, so all four exist now.
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&data.join("chat.db-wal")), 0o600);
+        assert_eq!(mode(&data.join("chat.db-shm")), 0o600);
+        db.close().await;
     }
 }

@@ -82,6 +82,7 @@ use socketioxide_postgres::{CustomPostgresAdapter, PostgresAdapterConfig, Postgr
 use socketioxide_redis::drivers::redis::redis_client;
 use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use sqlx::postgres::PgPoolOptions;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -296,6 +297,24 @@ fn resp3_url(url: &str) -> String {
     }
 }
 
+/// The Redis client of `url`. `rediss://` is TLS (rustls), verified against the system's
+/// roots, or against `ca_cert` (`REDIS_CA_CERT`, PEM) alone when given.
+fn redis_client(url: &str, ca_cert: Option<&Path>) -> anyhow::Result<redis_client::Client> {
+    let client = match ca_cert {
+        None => redis_client::Client::open(resp3_url(url)),
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read REDIS_CA_CERT {}", path.display()))?;
+            let certificates = redis_client::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem),
+            };
+            redis_client::Client::build_with_tls(resp3_url(url), certificates)
+        }
+    };
+    client.with_context(|| format!("bad REDIS_URL {url:?}"))
+}
+
 impl Realtime {
     /// Builds the Socket.IO server over the data layer and the REST half's limiter. In
     /// cluster mode (`cluster` and `adapter` set) it also connects the adapter and waits
@@ -306,6 +325,7 @@ impl Realtime {
         send_limiter: Arc<SendLimiter>,
         adapter: &ClusterAdapter,
         cluster: Option<Cluster>,
+        redis_ca_cert: Option<&Path>,
     ) -> anyhow::Result<Realtime> {
         let shared = Arc::new(Shared {
             db,
@@ -364,8 +384,7 @@ impl Realtime {
                 (Layer::Postgres(layer), Io::Postgres(io))
             }
             (ClusterAdapter::Redis { url, prefix }, Some(_)) => {
-                let client = redis_client::Client::open(resp3_url(url))
-                    .with_context(|| format!("bad REDIS_URL {url:?}"))?;
+                let client = redis_client(url, redis_ca_cert)?;
                 let config = RedisAdapterConfig::default().with_prefix(prefix.clone());
                 let ctr = tokio::time::timeout(
                     Duration::from_secs(10),

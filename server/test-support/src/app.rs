@@ -283,6 +283,8 @@ pub fn test_config(database_url: String) -> Config {
         web_dir: PathBuf::from("/nonexistent/web"),
         cluster_adapter: ClusterAdapter::None,
         cluster_lease: server::cluster::DEFAULT_LEASE,
+        sqlite_sync: server::db::SqliteSync::Full,
+        redis_ca_cert: None,
     }
 }
 

@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod conversations;
+mod edge_values;
 mod list;
 mod messages;
 mod ops;

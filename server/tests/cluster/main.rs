@@ -15,6 +15,7 @@ mod limits;
 mod presence;
 mod read_state;
 mod refusal;
+mod tls;
 
 use chat_test_support::TestApp;
 use server::cluster::DEFAULT_LEASE;

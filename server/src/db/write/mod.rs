@@ -10,8 +10,9 @@
 //!
 //! - **SQLite** ([`Db::insert_message_alone`]): one transaction per message on the single
 //!   writer connection: `UPDATE conversations SET last_seq = last_seq + 1 … RETURNING
-//!   last_seq`, then the insert with that seq. With WAL and `synchronous=NORMAL` a commit
-//!   does not wait for the disk, so batching would gain nothing.
+//!   last_seq`, then the insert with that seq. With `synchronous=FULL` (the default,
+//!   `SQLITE_SYNCHRONOUS`) each commit waits for the disk, which bounds the send rate
+//!   (docs/BENCHMARKS.md, "SQLite commits"); batching as on PostgreSQL would raise it.
 //! - **PostgreSQL** ([`group_commit`]): senders queue their message; one writer task takes
 //!   what is queued and stores it in one transaction ([`batch::insert_batch_postgres`]):
 //!   the batch's conversations locked in id order (`SELECT … FOR UPDATE`, so two nodes'
