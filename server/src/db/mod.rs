@@ -21,7 +21,7 @@ mod realtime;
 mod users;
 mod write;
 
-pub use conversations::{CreateConversationError, CreatedConversation};
+pub use conversations::{CreateConversationError, CreatedConversation, LeaveOutcome};
 pub use list::ListQuery;
 pub use messages::{HistoryQuery, ReadOutcome};
 pub use read_state::{JoinState, ReadMove};
@@ -173,13 +173,19 @@ impl Db {
     /// Connects to `url` (`sqlite:…` or `postgres://…`) and applies the migrations.
     /// A SQLite file and its directory are created when missing.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
-        if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url).await
+        let db = if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url).await?
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::connect_postgres(url).await
+            Self::connect_postgres(url).await?
         } else {
-            Err(DbError::UnsupportedUrl(redact(url)))
+            return Err(DbError::UnsupportedUrl(redact(url)));
+        };
+        // What the username_key migration could not do in SQL.
+        let filled = db.fill_username_keys().await?;
+        if filled > 0 {
+            tracing::info!(filled, "filled the username keys of existing users");
         }
+        Ok(db)
     }
 
     async fn connect_sqlite(url: &str) -> Result<Db, DbError> {

@@ -62,7 +62,7 @@ use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chat_wire::event::{CONVERSATION_NEW, user_room};
+use chat_wire::event::{CONVERSATION_NEW, conversation_room, user_room};
 use chat_wire::limits::MAX_PAYLOAD_BYTES;
 use chat_wire::socket::{Conversation, SendMessage};
 use chat_wire::{ConversationId, UserId};
@@ -316,7 +316,7 @@ impl Realtime {
             typing_limiter: RateLimiter::new(TYPING_EVENTS_PER_SECOND),
             join_limiter: RateLimiter::new(JOIN_EVENTS_PER_SECOND),
             read_limiter: RateLimiter::new(READ_EVENTS_PER_SECOND),
-            audiences: audience::Audiences::default(),
+            audiences: audience::Audiences::new(!adapter.is_clustered()),
             presence: Presence::default(),
             typing: Arc::new(TypingRegistry::default()),
             closing: AtomicBool::new(false),
@@ -431,6 +431,23 @@ impl Realtime {
         self.io
             .emit(rooms, None, CONVERSATION_NEW, conversation)
             .await;
+    }
+
+    /// After `user` left `conversation`: its next messages go to the remaining
+    /// participants only, and the user's sockets (on every node) leave its room, so they
+    /// hear no more of its messages, typing or presence.
+    pub async fn participant_left(&self, conversation: ConversationId, user: UserId) {
+        self.shared.audiences.forget(conversation);
+        with_io!(&self.io, |io| {
+            if let Some(ns) = root(io)
+                && let Err(e) = ns
+                    .to(user_room(user))
+                    .leave(conversation_room(conversation))
+                    .await
+            {
+                tracing::warn!(%conversation, %user, error = %e, "cannot take the sockets out of the room");
+            }
+        });
     }
 
     /// Stores and announces a message sent over the HTTP fallback, as `message:send`

@@ -1,12 +1,10 @@
 //! SQLite is single-node only: cluster mode on it is refused at start, in one line.
 
-use chat_test_support::JWT_SECRET;
+use chat_test_support::{JWT_SECRET, test_config};
 use server::Application;
 use server::auth::Passwords;
 use server::config::{ClusterAdapter, Config};
-use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
 
 #[tokio::test]
 async fn sqlite_refuses_cluster_mode_when_built() {
@@ -19,14 +17,8 @@ async fn sqlite_refuses_cluster_mode_when_built() {
         },
     ] {
         let config = Config {
-            bind_addr: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.path().join("chat.db").display()),
-            jwt_secret: JWT_SECRET.to_vec(),
-            jwt_ttl: Duration::from_secs(3600),
-            allowed_origins: None,
-            web_dir: PathBuf::from("/nonexistent/web"),
             cluster_adapter: adapter,
-            cluster_lease: server::cluster::DEFAULT_LEASE,
+            ..test_config(format!("sqlite://{}", dir.path().join("chat.db").display()))
         };
         let err = Application::build_with(config, Passwords::for_tests())
             .await

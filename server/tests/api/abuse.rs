@@ -1,0 +1,163 @@
+//! The abuse limits (docs/SECURITY.md): sign-in attempts per address and per username,
+//! the bounded hashing queue, REST requests and new conversations per user. The limits
+//! live in memory whatever the database, so these run on SQLite only, with the
+//! production defaults ([`with_default_limits`]) unless a test says otherwise.
+
+use chat_test_support::{Backend, TestApp, assert_error, with_default_limits};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use server::config::Config;
+
+async fn spawn(customize: impl FnOnce(&mut Config)) -> TestApp {
+    TestApp::spawn_with(Backend::Sqlite, |config| {
+        with_default_limits(config);
+        customize(config);
+    })
+    .await
+    .expect("SQLite is always available")
+}
+
+async fn login(app: &TestApp, username: &str, password: &str) -> Response {
+    app.post(
+        "/api/auth/login",
+        None,
+        &json!({ "username": username, "password": password }),
+    )
+    .await
+}
+
+/// Asserts a 429 `rate_limited` with `Retry-After` (seconds) and `retryAfterMs`.
+async fn assert_rate_limited(response: Response) -> Value {
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let body = assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let ms = body["error"]["retryAfterMs"]
+        .as_u64()
+        .expect("retryAfterMs");
+    assert!(ms >= 1 && ms <= retry_after * 1000, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn guessing_one_users_password_is_limited_per_username() {
+    let limit = server::config::DEFAULT_AUTH_ATTEMPTS_PER_USERNAME;
+    // The address limit out of the way: this is the limit that holds against guesses
+    // from many addresses.
+    let app = spawn(|c| c.auth_attempts_per_address = 1_000_000).await;
+    app.register("alice").await;
+    for _ in 0..limit {
+        let wrong = login(&app, "alice", "wrong password").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_rate_limited(login(&app, "alice", "wrong password").await).await;
+    // Another spelling of the same name is the same account.
+    assert_rate_limited(login(&app, "ALICE", "correct horse battery").await).await;
+    // Other accounts are not affected.
+    app.register("bob").await;
+    assert_eq!(
+        login(&app, "bob", "correct horse battery").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_flood_from_one_address_is_limited_across_usernames() {
+    let limit = server::config::DEFAULT_AUTH_ATTEMPTS_PER_ADDRESS;
+    let app = spawn(|_| {}).await;
+    for i in 0..limit {
+        let response = login(&app, &format!("user{i}"), "wrong password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_rate_limited(login(&app, "someone", "wrong password").await).await;
+    // Register counts against the same address.
+    let register = app
+        .post(
+            "/api/auth/register",
+            None,
+            &json!({ "username": "newcomer", "password": "long enough" }),
+        )
+        .await;
+    assert_rate_limited(register).await;
+}
+
+#[tokio::test]
+async fn a_full_hashing_queue_answers_429_at_once() {
+    let app = spawn(|c| {
+        c.auth_attempts_per_address = 1_000_000;
+        c.password_hash_queue = 2;
+    })
+    .await;
+    app.register("alice").await;
+    // Two sign-ins hashing: the queue is full.
+    let held = [
+        app.state.passwords.admit().unwrap(),
+        app.state.passwords.admit().unwrap(),
+    ];
+    let started = std::time::Instant::now();
+    let body = assert_rate_limited(login(&app, "alice", "correct horse battery").await).await;
+    assert_eq!(body["error"]["retryAfterMs"], 1000);
+    let register = app
+        .post(
+            "/api/auth/register",
+            None,
+            &json!({ "username": "bob", "password": "long enough" }),
+        )
+        .await;
+    assert_rate_limited(register).await;
+    // Refused without waiting for a place.
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    drop(held);
+    assert_eq!(
+        login(&app, "alice", "correct horse battery").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn authenticated_rest_requests_are_limited_per_user() {
+    let app = spawn(|c| c.rest_requests_per_user = 5).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.get("/api/users/me", Some(&alice.token)).await.status(),
+            StatusCode::OK
+        );
+    }
+    let body = assert_rate_limited(app.get("/api/conversations", Some(&alice.token)).await).await;
+    assert_eq!(body["error"]["message"], "Too many requests");
+    // Bob has a bucket of his own.
+    assert_eq!(
+        app.get("/api/users/me", Some(&bob.token)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn new_conversations_are_capped_per_user() {
+    let app = spawn(|c| c.conversations_per_user = 3).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    for i in 0..3 {
+        app.conversation(&alice, &[&bob], Some(&format!("group {i}")))
+            .await;
+    }
+    let fourth = app
+        .post(
+            "/api/conversations",
+            Some(&alice.token),
+            &json!({ "participantIds": [bob.id], "title": "one too many" }),
+        )
+        .await;
+    let body = assert_rate_limited(fourth).await;
+    assert_eq!(body["error"]["message"], "Too many new conversations");
+    // Bob may still create his.
+    app.conversation(&bob, &[&alice], Some("bob's")).await;
+}
