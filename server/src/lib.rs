@@ -148,7 +148,7 @@ pub fn app(state: AppState) -> Router {
     };
 
     let realtime = state.realtime.clone();
-    let origins = state.origins.clone();
+    let guard = realtime.guard(state.origins.clone());
     let router = router
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES))
@@ -163,7 +163,7 @@ pub fn app(state: AppState) -> Router {
     realtime
         .wrap(router)
         .layer(axum::middleware::from_fn_with_state(
-            origins,
+            guard,
             realtime::http_guard,
         ))
 }
@@ -222,6 +222,7 @@ impl Application {
             rate_limiter,
             &config.cluster_adapter,
             cluster,
+            config.max_unauthenticated_sessions,
         )
         .await?;
         let state = AppState {

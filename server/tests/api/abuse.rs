@@ -161,3 +161,54 @@ async fn new_conversations_are_capped_per_user() {
     // Bob may still create his.
     app.conversation(&bob, &[&alice], Some("bob's")).await;
 }
+
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn(|c| c.header_read_timeout = std::time::Duration::from_secs(1)).await;
+    let host = app.address.trim_start_matches("http://");
+    // Slowloris: a request head that never ends.
+    let mut slow = tokio::net::TcpStream::connect(host).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 1024];
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match slow.read(&mut buffer).await {
+                // hyper may answer 408 before closing; what matters is the close.
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(outcome.is_ok(), "the server kept the connection open");
+    // A whole request is still served.
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+/// A polling handshake, which opens an Engine.IO session without signing in.
+async fn handshake(app: &TestApp) -> Response {
+    app.get("/socket.io/?EIO=4&transport=polling", None).await
+}
+
+#[tokio::test]
+async fn engine_io_sessions_not_signed_in_are_capped() {
+    use chat_test_support::socket::SioClient;
+    let app = spawn(|c| c.max_unauthenticated_sessions = 2).await;
+    let alice = app.register("alice").await;
+    assert_eq!(handshake(&app).await.status(), StatusCode::OK);
+    // A socket that signs in takes a slot only until it has.
+    let _signed_in = SioClient::connect(&app.address, &alice.token).await;
+    assert_eq!(handshake(&app).await.status(), StatusCode::OK);
+    // Two sessions wait to sign in: the next handshake is refused, on either transport.
+    let body = assert_rate_limited(handshake(&app).await).await;
+    assert!(body["error"]["retryAfterMs"].as_u64().unwrap() > 1000, "{body}");
+    let refused = chat_test_support::socket::SioClient::connect_with(
+        &app.address,
+        chat_test_support::socket::Connect::token(&alice.token),
+    )
+    .await;
+    assert!(refused.is_err(), "a WebSocket handshake is refused too");
+}
