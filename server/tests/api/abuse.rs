@@ -204,7 +204,10 @@ async fn engine_io_sessions_not_signed_in_are_capped() {
     assert_eq!(handshake(&app).await.status(), StatusCode::OK);
     // Two sessions wait to sign in: the next handshake is refused, on either transport.
     let body = assert_rate_limited(handshake(&app).await).await;
-    assert!(body["error"]["retryAfterMs"].as_u64().unwrap() > 1000, "{body}");
+    assert!(
+        body["error"]["retryAfterMs"].as_u64().unwrap() > 1000,
+        "{body}"
+    );
     let refused = chat_test_support::socket::SioClient::connect_with(
         &app.address,
         chat_test_support::socket::Connect::token(&alice.token),
