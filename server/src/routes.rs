@@ -127,7 +127,11 @@ async fn login(
 ) -> Result<Json<AuthResponse>, AppError> {
     let invalid = || AppError::Unauthorized("Invalid username or password".to_owned());
     state.abuse.auth_attempt(address)?;
-    if credentials.password.len() > MAX_PASSWORD_BYTES {
+    // No account has such a name or password; and an overlong name must not become a
+    // bucket key (memory).
+    if credentials.password.len() > MAX_PASSWORD_BYTES
+        || credentials.username.chars().count() > MAX_USERNAME_CHARS
+    {
         return Err(invalid());
     }
     state

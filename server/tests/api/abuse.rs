@@ -215,3 +215,13 @@ async fn engine_io_sessions_not_signed_in_are_capped() {
     .await;
     assert!(refused.is_err(), "a WebSocket handshake is refused too");
 }
+
+#[tokio::test]
+async fn an_overlong_username_is_refused_before_any_bucket_or_hash() {
+    let app = spawn(|c| c.password_hash_queue = 1).await;
+    // The queue full: a login that reached the hashing would be answered 429.
+    let _held = app.state.passwords.admit().unwrap();
+    let name = "x".repeat(10_000);
+    let response = login(&app, &name, "wrong password").await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
