@@ -183,6 +183,14 @@ fn command_line(root: &Path, target: Target, port: u16, database_url: &str) -> C
                 ("DATABASE_URL".into(), database_url.into()),
                 ("JWT_SECRET".into(), JWT_SECRET.into()),
                 ("RUST_LOG".into(), "warn".into()),
+                // The scenarios sign in every user from one address; the peer has no
+                // such limits either.
+                ("AUTH_ATTEMPTS_PER_ADDRESS".into(), "1000000".into()),
+                ("AUTH_ATTEMPTS_PER_USERNAME".into(), "1000000".into()),
+                ("PASSWORD_HASH_QUEUE".into(), "1000000".into()),
+                ("REST_REQUESTS_PER_USER".into(), "1000000".into()),
+                ("CONVERSATIONS_PER_USER".into(), "1000000".into()),
+                ("MAX_UNAUTHENTICATED_SESSIONS".into(), "1000000".into()),
             ],
             root.to_path_buf(),
         ),

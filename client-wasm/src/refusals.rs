@@ -90,7 +90,7 @@ refusals! {
     Online => "invalid_argument", "setOnline takes a boolean (got {a})";
     // `send` refused the text (chat_wire::text::TextError).
     TextEmpty => "invalid_text", "the message cannot be sent: text must not be empty";
-    TextTooLong => "invalid_text", "the message cannot be sent: text is longer than 1000 characters";
+    TextTooLong => "invalid_text", "the message cannot be sent: text is longer than 1000 characters or 4096 bytes";
     TextControlCharacter => "invalid_text", "the message cannot be sent: text contains control characters";
     /// Any call but `getSnapshot`/`getConversation` after `destroy`.
     Destroyed => "destroyed", "the chat engine was destroyed";

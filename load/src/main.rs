@@ -31,6 +31,11 @@ enum Scenario {
         /// How long to send.
         #[arg(long, default_value = "30", value_parser = seconds)]
         duration: Duration,
+        /// Login attempts per second (wrong passwords) beside the chat, as an attacker's
+        /// flood; run the server with `AUTH_ATTEMPTS_PER_ADDRESS` lifted so that they
+        /// reach the password hashing.
+        #[arg(long, default_value_t = 0.0)]
+        login_flood: f64,
     },
     /// Raises the rate step by step until delivery p99 passes the limit; the highest
     /// rate below it is the sustained rate.
@@ -80,7 +85,8 @@ async fn main() -> anyhow::Result<()> {
             shape,
             rate,
             duration,
-        } => scenario::steady::run(&cli.common, &shape, rate, duration).await?,
+            login_flood,
+        } => scenario::steady::run(&cli.common, &shape, rate, duration, login_flood).await?,
         Scenario::Ramp {
             shape,
             start_rate,

@@ -128,6 +128,20 @@ pub struct Report {
     pub ramp: Vec<RampStep>,
     /// The highest ramp rate whose delivery p99 stayed under the limit without loss.
     pub sustained_rate: Option<f64>,
+    /// Logins flooded beside the chat (`steady --login-flood`).
+    pub login_flood: Option<LoginFlood>,
+}
+
+/// What a login flood sent and how the server answered.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct LoginFlood {
+    pub offered_rate: f64,
+    pub sent: u64,
+    /// Hashed and refused (wrong password).
+    pub unauthorized: u64,
+    /// Refused before hashing: the hashing queue full, or a sign-in limit.
+    pub rate_limited: u64,
+    pub other: u64,
 }
 
 impl Report {
@@ -187,6 +201,13 @@ impl Report {
                 step.delivery.max_ms,
                 step.integrity.losses,
                 step.integrity.duplicates
+            );
+        }
+        if let Some(f) = &self.login_flood {
+            let _ = writeln!(
+                out,
+                "  login flood            {:.0}/s: {} sent, {} hashed (401), {} refused (429), {} other",
+                f.offered_rate, f.sent, f.unauthorized, f.rate_limited, f.other
             );
         }
         if let Some(rate) = self.sustained_rate {

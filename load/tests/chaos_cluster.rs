@@ -51,7 +51,7 @@ async fn cluster() -> Option<Cluster> {
         .unwrap()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let env = vec![
+    let mut env = vec![
         ("DATABASE_URL".to_owned(), postgres.url()),
         (
             "JWT_SECRET".to_owned(),
@@ -60,6 +60,11 @@ async fn cluster() -> Option<Cluster> {
         ("CLUSTER_ADAPTER".to_owned(), "postgres".to_owned()),
         ("NO_COLOR".to_owned(), "1".to_owned()),
     ];
+    env.extend(
+        chat_load::chaos::node::server_limits_lifted()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let mut nodes = Vec::new();
     for name in ["node-1", "node-2"] {
         nodes.push(

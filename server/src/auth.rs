@@ -3,6 +3,7 @@
 //! [`JwtKeys::verify`] is what the Socket.IO handshake calls too; [`AuthUser`] is the
 //! REST extractor over it.
 
+use crate::abuse::AbuseLimits;
 use crate::error::AppError;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -15,7 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Clock skew tolerated on `exp`, between nodes and between a node and the client.
 pub const JWT_LEEWAY_SECS: u64 = 30;
@@ -104,12 +105,19 @@ pub struct Passwords {
     /// A hash of a random password, verified against when the username is unknown so
     /// that login takes as long for a missing user as for a wrong password.
     decoy: Arc<str>,
-    /// At most one hash per core at a time: each takes 19 MiB and a core's worth of CPU,
-    /// so a sign-up or login flood would otherwise grow memory without bound (the
-    /// allocator keeps what the blocking threads used) and starve everything else. The
-    /// rest wait their turn.
+    /// At most one hash per core but one at a time: each takes 19 MiB and a core's worth
+    /// of CPU, so a sign-up or login flood would otherwise grow memory without bound (the
+    /// allocator keeps what the blocking threads used) and starve message delivery. The
+    /// rest wait their turn, in [`Self::queue`].
     permits: Arc<Semaphore>,
+    /// Hashes admitted (running or waiting for a permit). When it is full the next is
+    /// refused at once with `rate_limited`: a queue without bound would only make every
+    /// sign-in slower until clients time out.
+    queue: Arc<Semaphore>,
 }
+
+/// How long a sign-in refused by a full hashing queue should wait.
+pub const HASH_QUEUE_RETRY: Duration = Duration::from_secs(1);
 
 impl Default for Passwords {
     /// OWASP's recommended Argon2id parameters (argon2's defaults: 19 MiB, t=2, p=1).
@@ -127,11 +135,32 @@ impl Passwords {
             .map(|h| h.to_string())
             .unwrap_or_default();
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let queue = crate::config::DEFAULT_PASSWORD_HASH_QUEUE as usize;
         Passwords {
             argon2,
             decoy: decoy.into(),
-            permits: Arc::new(Semaphore::new(cores)),
+            // One core stays free for delivery.
+            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+            queue: Arc::new(Semaphore::new(queue)),
         }
+    }
+
+    /// These passwords with a hashing queue of `size` (`PASSWORD_HASH_QUEUE`).
+    pub fn with_queue(mut self, size: u32) -> Passwords {
+        self.queue = Arc::new(Semaphore::new(size.max(1) as usize));
+        self
+    }
+
+    /// A place in the hashing queue, or `rate_limited` when it is full. Hashing takes
+    /// one itself; tests take them to fill the queue.
+    pub fn admit(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        self.queue.clone().try_acquire_owned().map_err(|_| {
+            metrics::counter!("chat_password_queue_full_total").increment(1);
+            AppError::Throttled(
+                "Too many sign-ins in progress",
+                crate::rate_limit::RetryAfter::new(HASH_QUEUE_RETRY),
+            )
+        })
     }
 
     /// Cheap parameters for tests only: the hash is still Argon2id, just fast.
@@ -140,6 +169,7 @@ impl Passwords {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
+        let _admitted = self.admit()?;
         let argon2 = self.argon2.clone();
         let _permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
@@ -160,6 +190,7 @@ impl Passwords {
         let argon2 = self.argon2.clone();
         let decoy = self.decoy.clone();
         let known = hash.is_some();
+        let _admitted = self.admit()?;
         let _permit = self.permit().await?;
         let matched = tokio::task::spawn_blocking(move || {
             let hash = hash.as_deref().unwrap_or(&decoy);
@@ -193,11 +224,14 @@ impl<S> FromRequestParts<S> for AuthUser
 where
     S: Send + Sync,
     Arc<JwtKeys>: axum::extract::FromRef<S>,
+    Arc<AbuseLimits>: axum::extract::FromRef<S>,
 {
     type Rejection = AppError;
 
+    /// Also takes a token from the user's REST bucket (`REST_REQUESTS_PER_USER`).
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let keys: Arc<JwtKeys> = axum::extract::FromRef::from_ref(state);
+        let limits: Arc<AbuseLimits> = axum::extract::FromRef::from_ref(state);
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -213,7 +247,10 @@ where
             .filter(|t| !t.is_empty())
             .ok_or_else(|| AppError::Unauthorized(INVALID_TOKEN.to_owned()))?;
         match keys.verify(token) {
-            Ok(claims) => Ok(AuthUser(claims.user_id)),
+            Ok(claims) => {
+                limits.rest_request(claims.user_id)?;
+                Ok(AuthUser(claims.user_id))
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "refused a token");
                 Err(AppError::Unauthorized(INVALID_TOKEN.to_owned()))
@@ -247,6 +284,25 @@ mod tests {
         drop(busy);
         assert!(hashing.await.is_ok());
         assert!(!verifying.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_hashing_queue_refuses_at_once() {
+        let passwords = Passwords::for_tests().with_queue(2);
+        let held = [passwords.admit().unwrap(), passwords.admit().unwrap()];
+        let refused = passwords.hash("a long enough password".into()).await;
+        assert!(
+            matches!(refused, Err(AppError::Throttled(_, retry)) if retry.millis() == 1000),
+            "{refused:?}"
+        );
+        assert!(passwords.verify("x".into(), None).await.is_err());
+        drop(held);
+        assert!(
+            passwords
+                .hash("a long enough password".into())
+                .await
+                .is_ok()
+        );
     }
 
     #[test]

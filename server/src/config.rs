@@ -53,7 +53,34 @@ pub struct Config {
     /// `REDIS_CA_CERT`: a PEM file of the CA that signed Redis's certificate, for a
     /// `rediss://` `REDIS_URL` with a private CA. Unset: the system's roots.
     pub redis_ca_cert: Option<PathBuf>,
+    // Abuse limits (docs/SECURITY.md). Per minute unless said otherwise.
+    /// `AUTH_ATTEMPTS_PER_ADDRESS`: register and login attempts per client address per
+    /// minute (a burst of as many).
+    pub auth_attempts_per_address: u32,
+    /// `AUTH_ATTEMPTS_PER_USERNAME`: login attempts per username per minute.
+    pub auth_attempts_per_username: u32,
+    /// `PASSWORD_HASH_QUEUE`: password hashes admitted at once, running or waiting; the
+    /// next is refused with `rate_limited`.
+    pub password_hash_queue: u32,
+    /// `REST_REQUESTS_PER_USER`: authenticated REST requests per user per minute.
+    pub rest_requests_per_user: u32,
+    /// `CONVERSATIONS_PER_USER`: conversations a user may create per hour.
+    pub conversations_per_user: u32,
+    /// `HEADER_READ_TIMEOUT_SECS`: time allowed for a request head to arrive.
+    pub header_read_timeout: Duration,
+    /// `MAX_UNAUTHENTICATED_SESSIONS`: Engine.IO sessions open without a signed-in
+    /// Socket.IO connection, on this node.
+    pub max_unauthenticated_sessions: u32,
 }
+
+/// Defaults of the abuse limits (see [`Config`]).
+pub const DEFAULT_AUTH_ATTEMPTS_PER_ADDRESS: u32 = 30;
+pub const DEFAULT_AUTH_ATTEMPTS_PER_USERNAME: u32 = 10;
+pub const DEFAULT_PASSWORD_HASH_QUEUE: u32 = 32;
+pub const DEFAULT_REST_REQUESTS_PER_USER: u32 = 600;
+pub const DEFAULT_CONVERSATIONS_PER_USER: u32 = 60;
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_MAX_UNAUTHENTICATED_SESSIONS: u32 = 1000;
 
 /// Where Redis is when `CLUSTER_ADAPTER=redis` and `REDIS_URL` is not set.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -211,6 +238,36 @@ impl Config {
                 ))
             })?,
         };
+        let positive = |name: &str, default: u32| match get(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError::Invalid(format!(
+                    "{name} must be a positive whole number, got {v:?}"
+                ))),
+            },
+        };
+        let auth_attempts_per_address = positive(
+            "AUTH_ATTEMPTS_PER_ADDRESS",
+            DEFAULT_AUTH_ATTEMPTS_PER_ADDRESS,
+        )?;
+        let auth_attempts_per_username = positive(
+            "AUTH_ATTEMPTS_PER_USERNAME",
+            DEFAULT_AUTH_ATTEMPTS_PER_USERNAME,
+        )?;
+        let password_hash_queue = positive("PASSWORD_HASH_QUEUE", DEFAULT_PASSWORD_HASH_QUEUE)?;
+        let rest_requests_per_user =
+            positive("REST_REQUESTS_PER_USER", DEFAULT_REST_REQUESTS_PER_USER)?;
+        let conversations_per_user =
+            positive("CONVERSATIONS_PER_USER", DEFAULT_CONVERSATIONS_PER_USER)?;
+        let header_read_timeout = Duration::from_secs(u64::from(positive(
+            "HEADER_READ_TIMEOUT_SECS",
+            u32::try_from(DEFAULT_HEADER_READ_TIMEOUT.as_secs()).unwrap_or(u32::MAX),
+        )?));
+        let max_unauthenticated_sessions = positive(
+            "MAX_UNAUTHENTICATED_SESSIONS",
+            DEFAULT_MAX_UNAUTHENTICATED_SESSIONS,
+        )?;
 
         Ok(Config {
             bind_addr,
@@ -223,6 +280,13 @@ impl Config {
             cluster_lease,
             sqlite_sync,
             redis_ca_cert: get("REDIS_CA_CERT").map(|p| PathBuf::from(p.trim())),
+            auth_attempts_per_address,
+            auth_attempts_per_username,
+            password_hash_queue,
+            rest_requests_per_user,
+            conversations_per_user,
+            header_read_timeout,
+            max_unauthenticated_sessions,
         })
     }
 }
@@ -306,6 +370,31 @@ mod tests {
         assert_eq!(c.jwt_ttl, DEFAULT_JWT_TTL);
         assert_eq!(c.allowed_origins, None);
         assert_eq!(c.cluster_adapter, ClusterAdapter::None);
+        assert_eq!(c.auth_attempts_per_address, 30);
+        assert_eq!(c.auth_attempts_per_username, 10);
+        assert_eq!(c.password_hash_queue, 32);
+        assert_eq!(c.rest_requests_per_user, 600);
+        assert_eq!(c.conversations_per_user, 60);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.max_unauthenticated_sessions, 1000);
+    }
+
+    #[test]
+    fn abuse_limits_are_read_and_checked() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("AUTH_ATTEMPTS_PER_ADDRESS", "100000"),
+            ("HEADER_READ_TIMEOUT_SECS", "3"),
+            ("MAX_UNAUTHENTICATED_SESSIONS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(c.auth_attempts_per_address, 100_000);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.max_unauthenticated_sessions, 5);
+        for name in ["PASSWORD_HASH_QUEUE", "REST_REQUESTS_PER_USER"] {
+            let err = config(&[("JWT_SECRET", SECRET), (name, "0")]).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("too many messages")]
     RateLimited(RetryAfter),
+    /// Any other limit (sign-in attempts, REST requests, the hashing queue): 429 with
+    /// code `rate_limited`, the given message and when to retry.
+    #[error("{0}")]
+    Throttled(&'static str, RetryAfter),
     /// Anything the client cannot act on. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
@@ -71,7 +75,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited(_) | AppError::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,7 +89,7 @@ impl AppError {
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
-            AppError::RateLimited(_) => ErrorCode::RateLimited,
+            AppError::RateLimited(_) | AppError::Throttled(..) => ErrorCode::RateLimited,
             AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -111,23 +115,8 @@ impl IntoResponse for AppError {
                 };
                 (status, axum::Json(body)).into_response()
             }
-            AppError::RateLimited(retry) => {
-                let body = RateLimitedBody {
-                    error: RateLimitedDetail {
-                        code,
-                        message: "Too many messages",
-                        retry_after_ms: retry.millis(),
-                    },
-                };
-                let mut response = (status, axum::Json(body)).into_response();
-                // Retry-After is whole seconds; round up so a client honouring it is never
-                // early.
-                let secs = retry.millis().div_ceil(1000).max(1);
-                if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                response
-            }
+            AppError::RateLimited(retry) => rate_limited(status, code, "Too many messages", retry),
+            AppError::Throttled(message, retry) => rate_limited(status, code, message, retry),
             other => {
                 let body = ApiError {
                     error: ApiErrorBody {
@@ -139,6 +128,30 @@ impl IntoResponse for AppError {
             }
         }
     }
+}
+
+/// A 429 with `retryAfterMs` in the body and `Retry-After` in the headers.
+fn rate_limited(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &'static str,
+    retry: RetryAfter,
+) -> Response {
+    let body = RateLimitedBody {
+        error: RateLimitedDetail {
+            code,
+            message,
+            retry_after_ms: retry.millis(),
+        },
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    // Retry-After is whole seconds; round up so a client honouring it is never
+    // early.
+    let secs = retry.millis().div_ceil(1000).max(1);
+    if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 impl From<JsonRejection> for AppError {

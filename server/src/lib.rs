@@ -18,7 +18,12 @@
 //! - [`messaging`]: sending a message, for the HTTP fallback and `message:send` alike:
 //!   validate, rate-limit, store and announce `message:new`, as one task that finishes
 //!   even when the caller is dropped (an HTTP client hanging up).
-//! - [`rate_limit`]: the per-user token bucket shared by every way of sending.
+//! - [`rate_limit`]: the per-user token bucket shared by every way of sending, and the
+//!   keyed token buckets the other limits use.
+//! - [`abuse`]: sign-in attempts per address and username, REST requests and new
+//!   conversations per user.
+//! - [`names`]: what a username or title may contain, and the key usernames are unique on.
+//! - [`serve`]: the accept loop (header-read timeout, peer address, graceful shutdown).
 //! - [`cluster`]: cluster mode's shared state in PostgreSQL (node leases, sockets for
 //!   presence and the socket cap, send buckets).
 //! - [`realtime`]: the Socket.IO server (handshake, one handler per event, presence,
@@ -43,16 +48,19 @@
 //! (`conversation:new`, and the HTTP fallback's sends through
 //! [`messaging::send_and_announce`]).
 
+pub mod abuse;
 pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod messaging;
+pub mod names;
 pub mod origins;
 pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
+pub mod serve;
 pub mod telemetry;
 
 use crate::auth::{JwtKeys, Passwords};
@@ -89,6 +97,14 @@ pub struct AppState {
     pub web_dir: Option<PathBuf>,
     /// The Socket.IO server (SPEC.md section 2), mounted at `/socket.io/`.
     pub realtime: realtime::Realtime,
+    /// Sign-in, REST and conversation-creation limits.
+    pub abuse: Arc<abuse::AbuseLimits>,
+}
+
+impl FromRef<AppState> for Arc<abuse::AbuseLimits> {
+    fn from_ref(state: &AppState) -> Arc<abuse::AbuseLimits> {
+        state.abuse.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<JwtKeys> {
@@ -107,7 +123,7 @@ pub fn app(state: AppState) -> Router {
         .collect();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(cors_origins))
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
     let api = routes::api()
@@ -132,7 +148,7 @@ pub fn app(state: AppState) -> Router {
     };
 
     let realtime = state.realtime.clone();
-    let origins = state.origins.clone();
+    let guard = realtime.guard(state.origins.clone());
     let router = router
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES))
@@ -147,7 +163,7 @@ pub fn app(state: AppState) -> Router {
     realtime
         .wrap(router)
         .layer(axum::middleware::from_fn_with_state(
-            origins,
+            guard,
             realtime::http_guard,
         ))
 }
@@ -157,6 +173,7 @@ pub fn app(state: AppState) -> Router {
 pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
+    header_read_timeout: Duration,
 }
 
 impl Application {
@@ -209,18 +226,24 @@ impl Application {
             &config.cluster_adapter,
             cluster,
             config.redis_ca_cert.as_deref(),
+            config.max_unauthenticated_sessions,
         )
         .await?;
         let state = AppState {
             db,
             jwt,
-            passwords,
+            passwords: passwords.with_queue(config.password_hash_queue),
             origins: Arc::new(OriginAllowlist::new(local, extra)),
             metrics: telemetry::prometheus(),
             web_dir,
             realtime,
+            abuse: Arc::new(abuse::AbuseLimits::new(&config)),
         };
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            state,
+            header_read_timeout: config.header_read_timeout,
+        })
     }
 
     /// The address actually bound (the port is chosen when `BIND_ADDR` says 0).
@@ -259,9 +282,13 @@ impl Application {
             shutdown.await;
             realtime.shutdown().await;
         };
-        let result = axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = serve::serve(
+            self.listener,
+            app(self.state),
+            self.header_read_timeout,
+            shutdown,
+        )
+        .await;
         upkeep.abort();
         db.close().await;
         result

@@ -7,10 +7,14 @@
 //! so a user with sockets on several nodes still gets the rate in total. Should that store
 //! fail, the node falls back to its in-memory bucket (logged): per-node limits are a
 //! better failure than refusing every message or limiting nothing.
+//!
+//! [`RateLimiter`] is keyed by user by default; the sign-in limits key it by client
+//! address and by username ([`crate::abuse`]).
 
 use chat_wire::UserId;
 use chat_wire::limits::MESSAGES_PER_SECOND;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,6 +23,10 @@ use std::time::{Duration, Instant};
 pub struct RetryAfter(Duration);
 
 impl RetryAfter {
+    pub fn new(wait: Duration) -> RetryAfter {
+        RetryAfter(wait)
+    }
+
     /// Whole milliseconds, rounded up (never 0: "retry in 0 ms" would be refused again).
     pub fn millis(self) -> u64 {
         let ms = self.0.as_nanos().div_ceil(1_000_000);
@@ -32,15 +40,18 @@ struct Bucket {
     updated: Instant,
 }
 
-/// Token buckets per user. Cheap to share behind an `Arc`; one short lock per check.
+/// Token buckets per key (a user unless said otherwise). Cheap to share behind an `Arc`;
+/// one short lock per check.
 #[derive(Debug)]
-pub struct RateLimiter {
-    /// Tokens added per second, and the bucket size (the burst).
+pub struct RateLimiter<K = UserId> {
+    /// Tokens added per second.
     rate: f64,
-    buckets: Mutex<HashMap<UserId, Bucket>>,
+    /// The bucket size (the burst).
+    burst: f64,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
-/// Above this many tracked users, full buckets are dropped on the next check: a full
+/// Above this many tracked keys, full buckets are dropped on the next check: a full
 /// bucket is the same as no bucket, so this bounds memory without changing behaviour.
 const PRUNE_ABOVE: usize = 10_000;
 
@@ -50,44 +61,51 @@ impl Default for RateLimiter {
     }
 }
 
-impl RateLimiter {
-    /// `per_second` messages per second, with a burst of as many.
-    pub fn new(per_second: u32) -> RateLimiter {
+impl<K: Hash + Eq> RateLimiter<K> {
+    /// `per_second` tokens per second, with a burst of as many.
+    pub fn new(per_second: u32) -> RateLimiter<K> {
+        Self::per_period(per_second, Duration::from_secs(1))
+    }
+
+    /// `count` tokens per `period`, refilled evenly, with a burst of `count`.
+    pub fn per_period(count: u32, period: Duration) -> RateLimiter<K> {
+        let burst = f64::from(count.max(1));
         RateLimiter {
-            rate: f64::from(per_second.max(1)),
+            rate: burst / period.as_secs_f64().max(f64::MIN_POSITIVE),
+            burst,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Takes a token for `user` now, or says how long to wait.
-    pub fn check(&self, user: UserId) -> Result<(), RetryAfter> {
-        self.check_at(user, Instant::now())
+    /// Takes a token for `key` now, or says how long to wait.
+    pub fn check(&self, key: K) -> Result<(), RetryAfter> {
+        self.check_at(key, Instant::now())
     }
 
     /// [`Self::check`] at a given instant (tests drive the clock).
-    pub fn check_at(&self, user: UserId, now: Instant) -> Result<(), RetryAfter> {
+    pub fn check_at(&self, key: K, now: Instant) -> Result<(), RetryAfter> {
         // A poisoned lock only means another thread panicked mid-update of plain numbers:
         // the map is still usable.
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let (rate, burst) = (self.rate, self.burst);
         if buckets.len() > PRUNE_ABOVE {
-            let rate = self.rate;
             buckets.retain(|_, b| {
-                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < rate
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < burst
             });
         }
-        let bucket = buckets.entry(user).or_insert(Bucket {
-            tokens: self.rate,
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: burst,
             updated: now,
         });
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.rate);
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
             let missing = 1.0 - bucket.tokens;
-            Err(RetryAfter(Duration::from_secs_f64(missing / self.rate)))
+            Err(RetryAfter(Duration::from_secs_f64(missing / rate)))
         }
     }
 }
@@ -171,6 +189,23 @@ mod tests {
             limiter.check_at(UserId(1), much_later).unwrap();
         }
         assert!(limiter.check_at(UserId(1), much_later).is_err());
+    }
+
+    #[test]
+    fn a_bucket_per_period_refills_over_the_period() {
+        let limiter: RateLimiter<&str> = RateLimiter::per_period(60, Duration::from_secs(3600));
+        let t0 = Instant::now();
+        for _ in 0..60 {
+            limiter.check_at("alice", t0).unwrap();
+        }
+        // One token a minute comes back.
+        assert_eq!(limiter.check_at("alice", t0).unwrap_err().millis(), 60_000);
+        assert!(
+            limiter
+                .check_at("alice", t0 + Duration::from_secs(60))
+                .is_ok()
+        );
+        assert!(limiter.check_at("bob", t0).is_ok());
     }
 
     #[test]

@@ -2,14 +2,16 @@
 
 use crate::AppState;
 use crate::auth::AuthUser;
-use crate::db::{CreateConversationError, HistoryQuery, ListQuery};
+use crate::db::{CreateConversationError, HistoryQuery, LeaveOutcome, ListQuery};
 use crate::error::{ApiJson, ApiQuery, AppError};
+use crate::names;
+use crate::serve::PeerAddress;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use chat_wire::ConversationId;
 use chat_wire::limits::{
     CONVERSATIONS_DEFAULT_LIMIT, CONVERSATIONS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT,
@@ -26,6 +28,8 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MAX_TITLE_CHARS: usize = 100;
 /// Most participants a conversation may be created with (the caller excluded).
 pub const MAX_PARTICIPANTS: usize = 256;
+/// The answer when a participant id names no user, whichever it is.
+pub const UNKNOWN_PARTICIPANT: &str = "participantIds names an unknown user";
 
 /// The `/api` routes. Every route but register and login needs a bearer token, which
 /// the [`AuthUser`] extractor checks.
@@ -43,6 +47,10 @@ pub fn api() -> Router<AppState> {
             "/conversations/{id}/messages",
             get(history).post(send_over_http),
         )
+        .route(
+            "/conversations/{id}/participants/me",
+            delete(leave_conversation),
+        )
         .fallback(api_not_found)
 }
 
@@ -50,12 +58,9 @@ async fn api_not_found() -> AppError {
     AppError::NotFound("No such route".to_owned())
 }
 
-fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
-}
-
-/// Usernames: 1 to 32 characters, no control characters, no surrounding whitespace (so
-/// "alice" and "alice " cannot be two people who look the same).
+/// Usernames: 1 to 32 characters, no control or format characters ([`names`]), no
+/// surrounding whitespace (so "alice" and "alice " cannot be two people who look the
+/// same).
 fn validate_username(username: &str) -> Result<(), AppError> {
     let chars = username.chars().count();
     if chars == 0 {
@@ -68,9 +73,9 @@ fn validate_username(username: &str) -> Result<(), AppError> {
             "username must be at most {MAX_USERNAME_CHARS} characters"
         )));
     }
-    if has_control(username) {
+    if names::has_invisible(username) {
         return Err(AppError::BadRequest(
-            "username must not contain control characters".to_owned(),
+            "username must not contain control or format characters".to_owned(),
         ));
     }
     if username.trim() != username {
@@ -97,8 +102,10 @@ fn validate_password(password: &str) -> Result<(), AppError> {
 
 async fn register(
     State(state): State<AppState>,
+    PeerAddress(address): PeerAddress,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<(StatusCode, Json<AuthResponse>), AppError> {
+    state.abuse.auth_attempt(address)?;
     validate_username(&credentials.username)?;
     validate_password(&credentials.password)?;
     let hash = state.passwords.hash(credentials.password).await?;
@@ -111,14 +118,25 @@ async fn register(
     Ok((StatusCode::CREATED, Json(AuthResponse { token, user })))
 }
 
+/// Login: limited per address, then per username (every attempt counts, right or
+/// wrong: an attacker's guesses use up the bucket whatever the outcome).
 async fn login(
     State(state): State<AppState>,
+    PeerAddress(address): PeerAddress,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<Json<AuthResponse>, AppError> {
     let invalid = || AppError::Unauthorized("Invalid username or password".to_owned());
-    if credentials.password.len() > MAX_PASSWORD_BYTES {
+    state.abuse.auth_attempt(address)?;
+    // No account has such a name or password; and an overlong name must not become a
+    // bucket key (memory).
+    if credentials.password.len() > MAX_PASSWORD_BYTES
+        || credentials.username.chars().count() > MAX_USERNAME_CHARS
+    {
         return Err(invalid());
     }
+    state
+        .abuse
+        .login_attempt(names::username_key(&credentials.username))?;
     let stored = state.db.user_credentials(&credentials.username).await?;
     let (user, hash) = match stored {
         Some(c) => (Some(c.user), Some(c.password_hash)),
@@ -231,9 +249,9 @@ async fn create_conversation(
                 "title must be at most {MAX_TITLE_CHARS} characters"
             )));
         }
-        Some(t) if has_control(t) => {
+        Some(t) if names::has_invisible(t) => {
             return Err(AppError::BadRequest(
-                "title must not contain control characters".to_owned(),
+                "title must not contain control or format characters".to_owned(),
             ));
         }
         Some(t) => Some(t),
@@ -249,6 +267,7 @@ async fn create_conversation(
             "a conversation needs at least one other participant".to_owned(),
         ));
     }
+    state.abuse.conversation_created(me)?;
     match state.db.create_conversation(me, &others, title).await {
         Ok(created) => {
             let status = if created.created {
@@ -264,9 +283,10 @@ async fn create_conversation(
             }
             Ok((status, Json(created.conversation)))
         }
-        Err(CreateConversationError::UnknownUser(id)) => Err(AppError::BadRequest(format!(
-            "unknown user {id} in participantIds"
-        ))),
+        // Which id is unknown is not said: that would tell which ids exist.
+        Err(CreateConversationError::UnknownUser(_)) => {
+            Err(AppError::BadRequest(UNKNOWN_PARTICIPANT.to_owned()))
+        }
         Err(CreateConversationError::Db(e)) => Err(e.into()),
     }
 }
@@ -382,6 +402,28 @@ async fn send_over_http(
         StatusCode::CREATED
     };
     Ok((status, Json(sent.message)))
+}
+
+/// `DELETE /api/conversations/:id/participants/me`: leaves a group (204). A direct
+/// conversation cannot be left (400); not a participant is answered as for any
+/// conversation the caller is not in. The others learn it from the conversation's
+/// `participantIds` in their next list (no realtime event exists for membership).
+async fn leave_conversation(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let id = conversation_id(&id)?;
+    match state.db.leave_conversation(id, me).await? {
+        LeaveOutcome::Left => {
+            state.realtime.participant_left(id, me).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        LeaveOutcome::Direct => Err(AppError::BadRequest(
+            "a direct conversation cannot be left".to_owned(),
+        )),
+        LeaveOutcome::NotParticipant => Err(AppError::not_a_participant()),
+    }
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.

@@ -2,6 +2,10 @@
 
 /// Longest message text, in Unicode scalar values after trimming.
 pub const MAX_TEXT_CHARS: usize = 1000;
+/// Longest message text in UTF-8 bytes as sent, before trimming: 1000 four-byte
+/// characters and some surrounding whitespace, so that no text is stored or fanned out
+/// much larger than the limit allows (the character limit applies after trimming).
+pub const MAX_TEXT_BYTES: usize = 4096;
 /// Engine.IO `maxPayload`, and the bound on a WebSocket frame and on a REST body.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 /// Messages per second per user, across all the user's sockets (token bucket).

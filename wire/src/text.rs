@@ -1,7 +1,8 @@
 //! The message-text rule (SPEC.md section 2): 1 to 1000 characters after trimming, no
-//! control characters other than newline and tab. Text is stored as given.
+//! control characters other than newline and tab. Text is stored as given, so its raw
+//! size is bounded too: at most [`MAX_TEXT_BYTES`] before trimming.
 
-use crate::limits::MAX_TEXT_CHARS;
+use crate::limits::{MAX_TEXT_BYTES, MAX_TEXT_CHARS};
 use std::fmt;
 
 /// Why a text was refused.
@@ -26,7 +27,7 @@ impl fmt::Display for TextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TextError::Empty => "text must not be empty",
-            TextError::TooLong => "text is longer than 1000 characters",
+            TextError::TooLong => "text is longer than 1000 characters or 4096 bytes",
             TextError::ControlCharacter => "text contains control characters",
         })
     }
@@ -36,6 +37,10 @@ impl std::error::Error for TextError {}
 
 /// Checks a message text against the rule.
 pub fn validate_text(text: &str) -> Result<(), TextError> {
+    // First, and in bytes: one character and 60 KiB of spaces is not a short message.
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(TextError::TooLong);
+    }
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(TextError::Empty);
@@ -75,6 +80,17 @@ mod tests {
         assert_eq!(validate_text("bell\u{7}"), Err(TextError::ControlCharacter));
         assert_eq!(validate_text("nul\0"), Err(TextError::ControlCharacter));
         assert_eq!(validate_text("c1\u{85}"), Err(TextError::ControlCharacter));
+    }
+
+    #[test]
+    fn the_raw_size_is_bounded_before_trimming() {
+        let padded = format!("a{}", " ".repeat(MAX_TEXT_BYTES));
+        assert_eq!(validate_text(&padded), Err(TextError::TooLong));
+        let at_limit = format!("a{}", " ".repeat(MAX_TEXT_BYTES - 1));
+        assert_eq!(validate_text(&at_limit), Ok(()));
+        // The longest text the character limit allows fits in bytes too.
+        let widest = "\u{1F600}".repeat(MAX_TEXT_CHARS);
+        assert_eq!(validate_text(&widest), Ok(()));
     }
 
     #[test]

@@ -344,6 +344,13 @@ impl TestServer {
             )
             .env("JWT_SECRET", BROWSER_TEST_JWT_SECRET)
             .env("ALLOWED_ORIGINS", format!("http://{page_address}"))
+            // Every test user signs in from this machine: lift the abuse limits.
+            .env("AUTH_ATTEMPTS_PER_ADDRESS", "1000000")
+            .env("AUTH_ATTEMPTS_PER_USERNAME", "1000000")
+            .env("PASSWORD_HASH_QUEUE", "1000000")
+            .env("REST_REQUESTS_PER_USER", "1000000")
+            .env("CONVERSATIONS_PER_USER", "1000000")
+            .env("MAX_UNAUTHENTICATED_SESSIONS", "1000000")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .spawn()

@@ -202,9 +202,11 @@ describe("a follower's argument checks", () => {
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
     const values: unknown[] = [1, 7, 0, -1, 1.5, Number.NaN, 2 ** 53, 2 ** 53 - 1, "7", null, undefined, {}, [], [1, 2], [1, "2"], true];
     for (let i = 0; i < 400; i++) {
-      const length = [0, 1, 3, 999, 1000, 1001, 1002][Math.floor(random() * 7)]!;
+      const length = [0, 1, 3, 999, 1000, 1001, 1002, 1365, 4095, 4096, 4097][Math.floor(random() * 11)]!;
       let text = "";
-      for (let j = 0; j < length; j++) text += random() < 0.9 && length > 10 ? "x" : pieces[Math.floor(random() * pieces.length)]!;
+      // Long texts are mostly one filler: a letter, a space (trimmed away) or a 3-byte character.
+      const filler = ["x", " ", "\u3042"][Math.floor(random() * 3)]!;
+      for (let j = 0; j < length; j++) text += random() < 0.9 && length > 10 ? filler : pieces[Math.floor(random() * pieces.length)]!;
       if (random() < 0.3) text = pieces[Math.floor(random() * pieces.length)]! + text + pieces[Math.floor(random() * pieces.length)]!;
       expect(followerSays(Command.Send, ROOM, text), JSON.stringify(text)).toBe(engineSays(engine, Command.Send, ROOM, text));
     }

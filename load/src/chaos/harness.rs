@@ -103,6 +103,12 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
             // The logs go to files: no colour codes in them.
             ("NO_COLOR".to_owned(), "1".to_owned()),
         ];
+        // The soak signs in every client from one address: lift the abuse limits.
+        env.extend(
+            super::node::server_limits_lifted()
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         if node_count > 1 {
             env.push(("CLUSTER_ADAPTER".to_owned(), "postgres".to_owned()));
         }

@@ -190,3 +190,16 @@ impl ServerNode {
         Ok(())
     }
 }
+
+/// The abuse limits (docs/SECURITY.md) lifted, for a server that a test or the load tool
+/// drives with many users from one address.
+pub fn server_limits_lifted() -> &'static [(&'static str, &'static str)] {
+    &[
+        ("AUTH_ATTEMPTS_PER_ADDRESS", "1000000"),
+        ("AUTH_ATTEMPTS_PER_USERNAME", "1000000"),
+        ("PASSWORD_HASH_QUEUE", "1000000"),
+        ("REST_REQUESTS_PER_USER", "1000000"),
+        ("CONVERSATIONS_PER_USER", "1000000"),
+        ("MAX_UNAUTHENTICATED_SESSIONS", "1000000"),
+    ]
+}

@@ -2,6 +2,7 @@
 //! returns a [`Report`](crate::report::Report).
 
 pub mod idle;
+pub mod login_flood;
 pub mod ramp;
 pub mod steady;
 pub mod storm;

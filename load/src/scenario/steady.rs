@@ -5,16 +5,23 @@ use crate::report::Report;
 use crate::{Common, Shape, verify};
 use std::time::Duration;
 
+/// With `login_flood` > 0, that many logins per second (wrong passwords) run beside the
+/// chat for the same time ([`super::login_flood`]).
 pub async fn run(
     common: &Common,
     shape: &Shape,
     rate: f64,
     duration: Duration,
+    login_flood: f64,
 ) -> anyhow::Result<Report> {
     let setup = setup(common, shape, "steady").await?;
     let mut report = setup.report;
     report.server_memory =
         server_memory(setup.memory_before, read_memory(common, report.connected));
+    let flood = (login_flood > 0.0).then(|| {
+        let url = common.url.clone();
+        tokio::spawn(async move { super::login_flood::run(&url, login_flood, duration).await })
+    });
     let window = send_window(
         common,
         &setup.fleet,
@@ -24,6 +31,9 @@ pub async fn run(
         duration,
     )
     .await;
+    if let Some(flood) = flood {
+        report.login_flood = flood.await.ok();
+    }
     report.offered_rate = Some(rate);
     report.duration_s = Some(
         window

@@ -69,6 +69,16 @@ fn assemble(rows: Vec<ConversationRow>, participants: Vec<ParticipantRow>) -> Ve
         .collect()
 }
 
+/// The result of [`Db::leave_conversation`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaveOutcome {
+    Left,
+    /// A direct conversation: it has no members to leave without ending it.
+    Direct,
+    /// Not a participant, or no such conversation (never told apart).
+    NotParticipant,
+}
+
 /// The key that makes a direct conversation unique per pair, whatever the order.
 fn direct_key(a: UserId, b: UserId) -> String {
     format!("{}:{}", a.0.min(b.0), a.0.max(b.0))
@@ -278,5 +288,33 @@ impl Db {
             .await?
         });
         Ok(row.map(|(seq,)| seq))
+    }
+
+    /// Removes `user` from the group `conversation`. Their messages stay, as sent.
+    pub async fn leave_conversation(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<LeaveOutcome, DbError> {
+        let removed = with_pool!(self, write, |pool, _d| {
+            sqlx::query(
+                "DELETE FROM participants WHERE conversation_id = $1 AND user_id = $2 \
+                 AND EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND kind = 'group')",
+            )
+            .bind(conversation.0)
+            .bind(user.0)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if removed > 0 {
+            return Ok(LeaveOutcome::Left);
+        }
+        // Nothing removed: a direct conversation of the user's, or none of theirs.
+        Ok(if self.is_participant(conversation, user).await? {
+            LeaveOutcome::Direct
+        } else {
+            LeaveOutcome::NotParticipant
+        })
     }
 }

@@ -22,7 +22,7 @@ pub(crate) mod sqlite_files;
 mod users;
 mod write;
 
-pub use conversations::{CreateConversationError, CreatedConversation};
+pub use conversations::{CreateConversationError, CreatedConversation, LeaveOutcome};
 pub use list::ListQuery;
 pub use messages::{HistoryQuery, ReadOutcome};
 pub use read_state::{JoinState, ReadMove};
@@ -220,13 +220,19 @@ impl Db {
     /// Connects to `url` and applies the migrations. A SQLite file and its directory are
     /// created, private to the owner ([`sqlite_files`]), when missing.
     pub async fn connect_with(url: &str, options: DbOptions) -> Result<Db, DbError> {
-        if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url, options.sqlite_sync).await
+        let db = if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url, options.sqlite_sync).await?
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::connect_postgres(url).await
+            Self::connect_postgres(url).await?
         } else {
-            Err(DbError::UnsupportedUrl(redact(url)))
+            return Err(DbError::UnsupportedUrl(redact(url)));
+        };
+        // What the username_key migration could not do in SQL.
+        let filled = db.fill_username_keys().await?;
+        if filled > 0 {
+            tracing::info!(filled, "filled the username keys of existing users");
         }
+        Ok(db)
     }
 
     async fn connect_sqlite(url: &str, sync: SqliteSync) -> Result<Db, DbError> {

@@ -12,9 +12,10 @@
 //!
 //! Typing and presence stay in the conversation rooms: they matter only on screen.
 //!
-//! The participants come from a cache: a conversation's participants never change once
-//! it is created (no route adds or removes one), so an entry never goes stale. Should
-//! that change, removing a participant must also evict its conversation here.
+//! The participants come from a cache. Nobody is ever added to a conversation after it
+//! is created; leaving a group evicts its entry ([`Audiences::forget`]). That eviction is
+//! local, so in cluster mode (where another node may announce the next message) the
+//! cache is off and every announcement reads the participants (one indexed read).
 
 use crate::db::Db;
 use chat_wire::event::{conversation_room, user_room};
@@ -27,12 +28,32 @@ use std::sync::{Arc, Mutex};
 const MAX_CACHED: usize = 50_000;
 
 /// The rooms of each conversation's events (see the module doc).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Audiences {
     participants: Mutex<HashMap<ConversationId, Arc<[UserId]>>>,
+    /// False in cluster mode (see the module doc).
+    cached: bool,
+}
+
+impl Default for Audiences {
+    fn default() -> Self {
+        Audiences::new(true)
+    }
 }
 
 impl Audiences {
+    pub fn new(cached: bool) -> Audiences {
+        Audiences {
+            participants: Mutex::new(HashMap::new()),
+            cached,
+        }
+    }
+
+    /// Drops what is known of `conversation`'s participants (someone left).
+    pub fn forget(&self, conversation: ConversationId) {
+        self.locked().remove(&conversation);
+    }
+
     /// `conversation:{id}` and the user room of every participant. Should the
     /// participants be unreadable (the database down), the conversation room alone: the
     /// clients that joined still hear, and the others catch up from the list.
@@ -57,7 +78,7 @@ impl Audiences {
         }
         let participants: Arc<[UserId]> = db.participant_ids(conversation).await?.into();
         // An unknown conversation is not cached: it may be one being created right now.
-        if !participants.is_empty() {
+        if self.cached && !participants.is_empty() {
             let mut cache = self.locked();
             if cache.len() >= MAX_CACHED {
                 cache.clear();

@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(forbidden.error, NOT_A_PARTICIPANT);
         let too_long = ack(SocketError::Send(SendError::Text(TextError::TooLong)));
         assert_eq!(too_long.code, ErrorCode::TooLong);
-        assert_eq!(too_long.error, "text is longer than 1000 characters");
+        assert_eq!(
+            too_long.error,
+            "text is longer than 1000 characters or 4096 bytes"
+        );
         let closing = ack(SocketError::ShuttingDown);
         assert_eq!(closing.code, ErrorCode::Internal);
         assert_eq!(closing.error, "Server is shutting down");

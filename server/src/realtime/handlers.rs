@@ -122,6 +122,7 @@ pub async fn authenticate<A: Adapter>(
     if u128::from(claims.exp) * 1000 <= now_millis() {
         return Err(HandshakeError::InvalidToken);
     }
+    shared.unauthenticated.signed_in();
     s.extensions.insert(Arc::new(Session {
         user: claims.user_id,
         exp: claims.exp,

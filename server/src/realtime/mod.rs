@@ -22,6 +22,7 @@
 //! - [`audience`]: the rooms of a conversation's `message:new` and `conversation:read`
 //!   (its room and every participant's user room: the live list without joining).
 //! - [`read_state`]: moving a read watermark and announcing `conversation:read`.
+//! - [`unauthenticated`]: the cap on Engine.IO sessions that have not signed in.
 //!
 //! # Lifecycle of a socket
 //!
@@ -48,6 +49,7 @@ pub mod pg_driver;
 pub mod presence;
 pub mod read_state;
 pub mod typing;
+pub mod unauthenticated;
 
 use crate::auth::JwtKeys;
 use crate::cluster::Cluster;
@@ -62,7 +64,7 @@ use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chat_wire::event::{CONVERSATION_NEW, user_room};
+use chat_wire::event::{CONVERSATION_NEW, conversation_room, user_room};
 use chat_wire::limits::MAX_PAYLOAD_BYTES;
 use chat_wire::socket::{Conversation, SendMessage};
 use chat_wire::{ConversationId, UserId};
@@ -121,6 +123,8 @@ pub struct Shared {
     pub audiences: audience::Audiences,
     pub presence: Presence,
     pub typing: Arc<TypingRegistry>,
+    /// Engine.IO sessions not signed in yet (`MAX_UNAUTHENTICATED_SESSIONS`).
+    pub unauthenticated: unauthenticated::UnauthenticatedSessions,
     /// Set when shutdown starts: new handshakes and new sends are refused.
     closing: AtomicBool,
     /// Sends running now (`message:send` handlers until their ack, and each store and
@@ -281,6 +285,7 @@ fn builder() -> SocketIoBuilder {
         // has its own limits, 64 MiB by default): bounding both the message and the frame
         // makes tungstenite refuse an oversize frame from its header, before reading it.
         .max_payload(max as u64)
+        .connect_timeout(unauthenticated::CONNECT_TIMEOUT)
         .ws_max_message_size(max)
         .ws_max_frame_size(max)
 }
@@ -326,6 +331,7 @@ impl Realtime {
         adapter: &ClusterAdapter,
         cluster: Option<Cluster>,
         redis_ca_cert: Option<&Path>,
+        max_unauthenticated_sessions: u32,
     ) -> anyhow::Result<Realtime> {
         let shared = Arc::new(Shared {
             db,
@@ -336,9 +342,12 @@ impl Realtime {
             typing_limiter: RateLimiter::new(TYPING_EVENTS_PER_SECOND),
             join_limiter: RateLimiter::new(JOIN_EVENTS_PER_SECOND),
             read_limiter: RateLimiter::new(READ_EVENTS_PER_SECOND),
-            audiences: audience::Audiences::default(),
+            audiences: audience::Audiences::new(!adapter.is_clustered()),
             presence: Presence::default(),
             typing: Arc::new(TypingRegistry::default()),
+            unauthenticated: unauthenticated::UnauthenticatedSessions::new(
+                max_unauthenticated_sessions,
+            ),
             closing: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             drained: Notify::new(),
@@ -435,6 +444,14 @@ impl Realtime {
         &self.io
     }
 
+    /// The state of [`http_guard`].
+    pub fn guard(&self, origins: Arc<OriginAllowlist>) -> Guard {
+        Guard {
+            origins,
+            shared: self.shared.clone(),
+        }
+    }
+
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
@@ -450,6 +467,23 @@ impl Realtime {
         self.io
             .emit(rooms, None, CONVERSATION_NEW, conversation)
             .await;
+    }
+
+    /// After `user` left `conversation`: its next messages go to the remaining
+    /// participants only, and the user's sockets (on every node) leave its room, so they
+    /// hear no more of its messages, typing or presence.
+    pub async fn participant_left(&self, conversation: ConversationId, user: UserId) {
+        self.shared.audiences.forget(conversation);
+        with_io!(&self.io, |io| {
+            if let Some(ns) = root(io)
+                && let Err(e) = ns
+                    .to(user_room(user))
+                    .leave(conversation_room(conversation))
+                    .await
+            {
+                tracing::warn!(%conversation, %user, error = %e, "cannot take the sockets out of the room");
+            }
+        });
     }
 
     /// Stores and announces a message sent over the HTTP fallback, as `message:send`
@@ -577,22 +611,46 @@ async fn emit_everywhere<A: Adapter, T: Serialize + ?Sized>(
     }
 }
 
+/// What [`http_guard`] checks requests against.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    origins: Arc<OriginAllowlist>,
+    shared: Arc<Shared>,
+}
+
+/// Whether `request` opens an Engine.IO session (a handshake, on either transport):
+/// only later requests of a session carry its `sid`.
+fn is_handshake(request: &Request) -> bool {
+    request.method() == Method::GET
+        && !request
+            .uri()
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .any(|pair| pair.starts_with("sid="))
+}
+
 /// Middleware in front of the Socket.IO layer: requests to `/socket.io/` carrying an
 /// `Origin` outside the allowlist are refused with 403 before any Engine.IO handshake or
 /// WebSocket upgrade (both transports); allowed cross-origin requests (the Expo dev
-/// server) get CORS headers so that browser long-polling works. Other paths pass.
-pub async fn http_guard(
-    State(allowlist): State<Arc<OriginAllowlist>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// server) get CORS headers so that browser long-polling works. A handshake beyond the
+/// cap on sessions not signed in ([`unauthenticated`]) is refused with 429. Other paths
+/// pass.
+pub async fn http_guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with(SOCKET_IO_PATH) {
         return next.run(request).await;
     }
     let origin = request.headers().get(header::ORIGIN).cloned();
-    if !allowlist.allows(origin.as_ref()) {
+    if !guard.origins.allows(origin.as_ref()) {
         tracing::info!(origin = ?origin, "refused a Socket.IO request from a foreign origin");
         return crate::error::AppError::Forbidden("Origin not allowed".to_owned()).into_response();
+    }
+    if is_handshake(&request)
+        && let Err(retry) = guard.shared.unauthenticated.open()
+    {
+        tracing::warn!("refused an Engine.IO handshake: too many sessions not signed in");
+        return crate::error::AppError::Throttled("Too many connections waiting to sign in", retry)
+            .into_response();
     }
     let preflight = request.method() == Method::OPTIONS;
     let mut response = if preflight {

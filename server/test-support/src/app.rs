@@ -272,7 +272,9 @@ impl TestApp {
     }
 }
 
-/// A node as the tests configure it, on `database_url`.
+/// A node as the tests configure it, on `database_url`. Suites register and sign in many
+/// users from one address, so the per-address, per-user and hashing-queue limits are
+/// lifted; the tests of those limits set them back ([`with_default_limits`]).
 pub fn test_config(database_url: String) -> Config {
     Config {
         bind_addr: "127.0.0.1:0".parse().unwrap(),
@@ -285,7 +287,29 @@ pub fn test_config(database_url: String) -> Config {
         cluster_lease: server::cluster::DEFAULT_LEASE,
         sqlite_sync: server::db::SqliteSync::Full,
         redis_ca_cert: None,
+        auth_attempts_per_address: LIFTED,
+        auth_attempts_per_username: LIFTED,
+        password_hash_queue: LIFTED,
+        rest_requests_per_user: LIFTED,
+        conversations_per_user: LIFTED,
+        header_read_timeout: server::config::DEFAULT_HEADER_READ_TIMEOUT,
+        max_unauthenticated_sessions: LIFTED,
     }
+}
+
+/// A limit no test reaches.
+const LIFTED: u32 = 1_000_000;
+
+/// Puts the production defaults of the abuse limits back into `config`.
+pub fn with_default_limits(config: &mut Config) {
+    use server::config as c;
+    config.auth_attempts_per_address = c::DEFAULT_AUTH_ATTEMPTS_PER_ADDRESS;
+    config.auth_attempts_per_username = c::DEFAULT_AUTH_ATTEMPTS_PER_USERNAME;
+    config.password_hash_queue = c::DEFAULT_PASSWORD_HASH_QUEUE;
+    config.rest_requests_per_user = c::DEFAULT_REST_REQUESTS_PER_USER;
+    config.conversations_per_user = c::DEFAULT_CONVERSATIONS_PER_USER;
+    config.header_read_timeout = c::DEFAULT_HEADER_READ_TIMEOUT;
+    config.max_unauthenticated_sessions = c::DEFAULT_MAX_UNAUTHENTICATED_SESSIONS;
 }
 
 /// A server node that can be killed as by `kill -9` (see [`TestApp::spawn_killable`]).

@@ -21,7 +21,10 @@ pub mod app;
 pub mod database;
 pub mod socket;
 
-pub use app::{Backend, JWT_SECRET, KillableNode, TestApp, TestUser, assert_error, test_config};
+pub use app::{
+    Backend, JWT_SECRET, KillableNode, TestApp, TestUser, assert_error, test_config,
+    with_default_limits,
+};
 pub use database::TestDatabase;
 
 use serde_json::{Value, json};

@@ -139,3 +139,41 @@ on_both_backends! {
         assert_error(app.get("/api/users?username=%25", Some(&alice.token)).await, StatusCode::NOT_FOUND, "not_found").await;
     }
 }
+
+on_both_backends! {
+    async fn usernames_are_unique_whatever_their_case_and_login_takes_any_case(app: TestApp) {
+        let alice = app.register("Alice").await;
+        for lookalike in ["alice", "ALICE", "Ａｌｉｃｅ"] {
+            let again = app
+                .post("/api/auth/register", None, &json!({"username": lookalike, "password": "another password"}))
+                .await;
+            assert_error(again, StatusCode::CONFLICT, "conflict").await;
+        }
+        for spelling in ["Alice", "alice", "ALICE"] {
+            let ok = app
+                .post("/api/auth/login", None, &json!({"username": spelling, "password": "correct horse battery"}))
+                .await;
+            assert_eq!(ok.status(), StatusCode::OK, "{spelling}");
+            let body: Value = ok.json().await.unwrap();
+            // The name as registered.
+            assert_eq!(body["user"], json!({"id": alice.id, "username": "Alice"}));
+        }
+    }
+
+    async fn invisible_characters_are_refused_in_usernames_and_titles(app: TestApp) {
+        let alice = app.register("alice").await;
+        let bob = app.register("bob").await;
+        for name in ["al\u{200B}ice", "\u{202E}ecila", "bob\u{2066}", "al\u{AD}ice", "a\u{7}b"] {
+            let response = app
+                .post("/api/auth/register", None, &json!({"username": name, "password": "long enough"}))
+                .await;
+            assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+        }
+        for title in ["plans\u{202E}", "zero\u{200D}width"] {
+            let response = app
+                .post("/api/conversations", Some(&alice.token), &json!({"participantIds": [bob.id], "title": title}))
+                .await;
+            assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+        }
+    }
+}

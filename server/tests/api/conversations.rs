@@ -72,10 +72,14 @@ on_both_backends! {
     async fn participant_ids_with_unknown_users_are_refused_and_leave_nothing(app: TestApp) {
         let alice = app.register("alice").await;
         let bob = app.register("bob").await;
+        let mut messages = Vec::new();
         for ids in [json!([bob.id, 9999]), json!([9999]), json!([0]), json!([-1]), json!([bob.id, i64::MAX])] {
             let response = app.post("/api/conversations", Some(&alice.token), &json!({"participantIds": ids})).await;
-            assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+            let body = assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+            messages.push(body["error"]["message"].as_str().unwrap().to_owned());
         }
+        // One message whatever the ids: it does not say which ones exist.
+        assert!(messages.iter().all(|m| *m == messages[0] && !m.contains("9999")), "{messages:?}");
         let listed: Value = app.get("/api/conversations", Some(&alice.token)).await.json().await.unwrap();
         assert_eq!(listed, json!([]));
         let listed: Value = app.get("/api/conversations", Some(&bob.token)).await.json().await.unwrap();

@@ -3,6 +3,7 @@
 //! is `chat-test-support` (`server/test-support/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod auth;
 mod bad_input;
 mod conversations;

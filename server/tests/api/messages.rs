@@ -104,6 +104,9 @@ on_both_backends! {
         };
         let uuid = || uuid::Uuid::new_v4().to_string();
         assert_error(send("x".repeat(1001), uuid()).await, StatusCode::BAD_REQUEST, "too_long").await;
+        // Short after trimming but over 4096 bytes as sent.
+        assert_error(send(format!("x{}", " ".repeat(60 * 1024)), uuid()).await, StatusCode::BAD_REQUEST, "too_long").await;
+        assert_error(send(format!("x{}", " ".repeat(4096)), uuid()).await, StatusCode::BAD_REQUEST, "too_long").await;
         assert_error(send(String::new(), uuid()).await, StatusCode::BAD_REQUEST, "bad_request").await;
         assert_error(send(" \n\t ".into(), uuid()).await, StatusCode::BAD_REQUEST, "bad_request").await;
         assert_error(send("bell\u{7}".into(), uuid()).await, StatusCode::BAD_REQUEST, "bad_request").await;

@@ -154,3 +154,81 @@ async fn a_postgres_database_of_the_previous_migration_upgrades_in_place() {
     let seeded = seed_previous_schema!(pool, "../migrations/postgres");
     upgrade_and_check(&database.url, seeded).await;
 }
+
+/// The last migration before usernames had a unique key.
+const BEFORE_USERNAME_KEY: i64 = 20261204000001;
+
+/// Users of the schema before `username_key`, three of whose names differ only in
+/// case (oldest first); evaluates to their ids.
+macro_rules! seed_lookalike_users {
+    ($pool:expr, $dir:literal) => {{
+        let pool = $pool;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join($dir);
+        let migrator = Migrator::new(dir).await.unwrap();
+        migrator.run_to(BEFORE_USERNAME_KEY, &pool).await.unwrap();
+        let mut ids = Vec::new();
+        for name in ["alice", "Alice", "ALICE", "Bob"] {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO users (username, password_hash) VALUES ($1, 'x') RETURNING id",
+            )
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            ids.push(id);
+        }
+        pool.close().await;
+        ids
+    }};
+}
+
+/// After the upgrade: the oldest of the colliding names holds the key, the others still
+/// sign in with their exact name, and no new lookalike can be registered.
+async fn upgrade_and_check_usernames(url: &str, ids: Vec<i64>) {
+    let db = Db::connect(url).await.expect("the upgrade applies");
+    let (alice, alice_2, alice_3, bob) = (ids[0], ids[1], ids[2], ids[3]);
+    let signs_in = async |name: &str| {
+        db.user_credentials(name)
+            .await
+            .unwrap()
+            .map(|c| c.user.id.0)
+    };
+    assert_eq!(signs_in("alice").await, Some(alice));
+    assert_eq!(signs_in("Alice").await, Some(alice_2));
+    assert_eq!(signs_in("ALICE").await, Some(alice_3));
+    assert_eq!(signs_in("aLiCe").await, Some(alice), "the key's holder");
+    assert_eq!(signs_in("bob").await, Some(bob));
+    for taken in ["ALIce", "Ａｌｉｃｅ", "BOB"] {
+        assert!(
+            db.create_user(taken, "x").await.unwrap().is_none(),
+            "{taken}"
+        );
+    }
+    assert!(db.create_user("carol", "x").await.unwrap().is_some());
+    // Starting again changes nothing.
+    assert_eq!(db.fill_username_keys().await.unwrap(), 0);
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_database_with_lookalike_usernames_upgrades_in_place() {
+    let database = TestDatabase::sqlite();
+    let options: sqlx::sqlite::SqliteConnectOptions = database
+        .url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let ids = seed_lookalike_users!(pool, "../migrations/sqlite");
+    upgrade_and_check_usernames(&database.url, ids).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_database_with_lookalike_usernames_upgrades_in_place() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
+    let ids = seed_lookalike_users!(pool, "../migrations/postgres");
+    upgrade_and_check_usernames(&database.url, ids).await;
+}

@@ -81,6 +81,10 @@ on_both_backends! {
         assert_failure(&a.call("message:send", send_args(conversation, &new_id(), &too_long)).await, "too_long");
         let longest = "é".repeat(1000);
         assert_eq!(a.call("message:send", send_args(conversation, &new_id(), &longest)).await["success"], true);
+        // One character padded with spaces past 4096 bytes: short after trimming, but
+        // stored as given, so refused.
+        let padded = format!("x{}", " ".repeat(60 * 1024));
+        assert_failure(&a.call("message:send", send_args(conversation, &new_id(), &padded)).await, "too_long");
         for text in ["", "   ", "\n\t ", "bell\u{7}", "nul\u{0}byte", "esc\u{1b}[31m"] {
             let ack = a.call("message:send", send_args(conversation, &new_id(), text)).await;
             assert_failure(&ack, "bad_request");

@@ -114,3 +114,47 @@ on_both_backends! {
         assert_eq!(c.recv("conversation:new").await, group);
     }
 }
+
+on_both_backends! {
+    async fn leaving_a_group_stops_its_messages_and_keeps_the_rest(app: TestApp) {
+        let (users, group) = users_in_conversation(&app, &["alice", "bob", "carol"]).await;
+        let (alice, bob, carol) = (&users[0], &users[1], &users[2]);
+        let direct = app.conversation(alice, &[carol], None).await["id"].as_i64().unwrap();
+        let mut c = SioClient::connect(&app.address, &carol.token).await;
+        let mut b = SioClient::connect(&app.address, &bob.token).await;
+        c.call("conversation:join", vec![json!(group)]).await;
+        b.call("conversation:join", vec![json!(group)]).await;
+
+        let leave = |user: &chat_test_support::TestUser, id: i64| {
+            app.client
+                .delete(app.url(&format!("/api/conversations/{id}/participants/me")))
+                .bearer_auth(&user.token)
+                .send()
+        };
+        let left = leave(carol, group).await.unwrap();
+        assert_eq!(left.status(), reqwest::StatusCode::NO_CONTENT);
+
+        // Bob still hears the group; Carol hears her direct conversation but not the group.
+        app.send(alice, group, "after carol left").await;
+        assert_eq!(b.recv("message:new").await["text"], "after carol left");
+        app.send(alice, direct, "just for carol").await;
+        let first = c.recv("message:new").await;
+        assert_eq!(first["conversationId"], direct, "{first}");
+
+        // She is out: history is refused as for any conversation she is not in, and
+        // leaving again is answered as for a conversation that does not exist.
+        let history = app.get(&format!("/api/conversations/{group}/messages"), Some(&carol.token)).await;
+        assert_eq!(history.status(), reqwest::StatusCode::FORBIDDEN);
+        let again = leave(carol, group).await.unwrap();
+        let missing = leave(carol, 999_999).await.unwrap();
+        assert_eq!(again.status(), reqwest::StatusCode::FORBIDDEN);
+        assert_eq!(again.text().await.unwrap(), missing.text().await.unwrap());
+        let listed: serde_json::Value = app.get("/api/conversations", Some(&bob.token)).await.json().await.unwrap();
+        let entry = listed.as_array().unwrap().iter().find(|c| c["id"] == group).unwrap().clone();
+        assert_eq!(entry["participantIds"], json!([alice.id, bob.id]));
+
+        // A direct conversation cannot be left.
+        let direct_leave = leave(carol, direct).await.unwrap();
+        chat_test_support::assert_error(direct_leave, reqwest::StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+}

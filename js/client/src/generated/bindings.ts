@@ -83,7 +83,7 @@ export const REFUSALS: readonly (readonly [ChatEngineErrorCode, (a: unknown, b: 
   ["invalid_argument", () => "an event listener must be a function"],
   ["invalid_argument", (a) => `setOnline takes a boolean (got ${describe(a)})`],
   ["invalid_text", () => "the message cannot be sent: text must not be empty"],
-  ["invalid_text", () => "the message cannot be sent: text is longer than 1000 characters"],
+  ["invalid_text", () => "the message cannot be sent: text is longer than 1000 characters or 4096 bytes"],
   ["invalid_text", () => "the message cannot be sent: text contains control characters"],
   ["destroyed", () => "the chat engine was destroyed"],
 ];

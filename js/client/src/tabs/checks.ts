@@ -20,9 +20,24 @@ const EDGE_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u20
 /** Rust's `char::is_control` (general category Cc) but newline and tab. */
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const MAX_TEXT_CHARS = 1000;
+const MAX_TEXT_BYTES = 4096;
 
-/** `chat_wire::text::validate_text`: 1 to 1000 characters after trimming, no control characters but newline and tab. */
+/** UTF-8 bytes of `text` as the engine receives it (a lone surrogate becomes U+FFFD, 3 bytes). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
+/**
+ * `chat_wire::text::validate_text`: at most 4096 bytes as given, 1 to 1000 characters
+ * after trimming, no control characters but newline and tab.
+ */
 export function textRefusal(text: string): number {
+  if (text.length > MAX_TEXT_BYTES / 4 && utf8Length(text) > MAX_TEXT_BYTES) return Refusal.TextTooLong;
   const trimmed = text.replace(EDGE_SPACE, "");
   if (trimmed.length === 0) return Refusal.TextEmpty;
   if (trimmed.length > MAX_TEXT_CHARS && [...trimmed].length > MAX_TEXT_CHARS) return Refusal.TextTooLong;
