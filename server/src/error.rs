@@ -3,7 +3,7 @@
 //! Every failure answers `{ "error": { "code", "message" } }` (SPEC.md section 3). An
 //! internal error is logged with its cause and shown only as `internal`.
 
-use crate::db::DbError;
+use crate::db::{DbError, UNAVAILABLE_RETRY_AFTER};
 use crate::rate_limit::RetryAfter;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -12,6 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chat_wire::ErrorCode;
 use chat_wire::rest::{ApiError, ApiErrorBody};
+use chat_wire::socket::UNAVAILABLE;
 use serde::de::DeserializeOwned;
 
 /// The answer to "not a participant" and "no such conversation", identical to the byte.
@@ -37,6 +38,10 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("too many messages")]
     RateLimited(RetryAfter),
+    /// The database cannot be reached or timed out: 503 with code `unavailable`, the
+    /// cause logged.
+    #[error("{UNAVAILABLE}")]
+    Unavailable(RetryAfter),
     /// Anything the client cannot act on. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
@@ -44,19 +49,25 @@ pub enum AppError {
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
-        AppError::Internal(e.into())
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            AppError::Unavailable(RetryAfter::new(UNAVAILABLE_RETRY_AFTER))
+        } else {
+            AppError::Internal(e.into())
+        }
     }
 }
 
-/// The rate-limited body: the error shape plus `retryAfterMs`, as the ack carries it.
+/// The rate-limited and unavailable body: the error shape plus `retryAfterMs`, as the ack
+/// carries it.
 #[derive(serde::Serialize)]
-struct RateLimitedBody {
-    error: RateLimitedDetail,
+struct RetryLaterBody {
+    error: RetryLaterDetail,
 }
 
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct RateLimitedDetail {
+struct RetryLaterDetail {
     code: ErrorCode,
     message: &'static str,
     retry_after_ms: u64,
@@ -72,6 +83,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,6 +98,7 @@ impl AppError {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             AppError::RateLimited(_) => ErrorCode::RateLimited,
+            AppError::Unavailable(_) => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -111,11 +124,16 @@ impl IntoResponse for AppError {
                 };
                 (status, axum::Json(body)).into_response()
             }
-            AppError::RateLimited(retry) => {
-                let body = RateLimitedBody {
-                    error: RateLimitedDetail {
+            AppError::RateLimited(retry) | AppError::Unavailable(retry) => {
+                let message = if code == ErrorCode::Unavailable {
+                    UNAVAILABLE
+                } else {
+                    "Too many messages"
+                };
+                let body = RetryLaterBody {
+                    error: RetryLaterDetail {
                         code,
-                        message: "Too many messages",
+                        message,
                         retry_after_ms: retry.millis(),
                     },
                 };

@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 pub struct RetryAfter(Duration);
 
 impl RetryAfter {
+    pub const fn new(wait: Duration) -> RetryAfter {
+        RetryAfter(wait)
+    }
+
     /// Whole milliseconds, rounded up (never 0: "retry in 0 ms" would be refused again).
     pub fn millis(self) -> u64 {
         let ms = self.0.as_nanos().div_ceil(1_000_000);

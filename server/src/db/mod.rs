@@ -18,6 +18,7 @@ mod list;
 mod messages;
 mod read_state;
 mod realtime;
+mod unavailable;
 mod users;
 mod write;
 
@@ -25,6 +26,7 @@ pub use conversations::{CreateConversationError, CreatedConversation};
 pub use list::ListQuery;
 pub use messages::{HistoryQuery, ReadOutcome};
 pub use read_state::{JoinState, ReadMove};
+pub use unavailable::RETRY_AFTER as UNAVAILABLE_RETRY_AFTER;
 pub use users::UserCredentials;
 pub use write::{InsertOutcome, NewMessage};
 
@@ -50,8 +52,8 @@ const SQLITE_READERS: u32 = 4;
 /// keeps comparisons fair.
 const POSTGRES_CONNECTIONS: u32 = 10;
 
-/// Errors of the data layer. Callers map them to `internal`: the details are logged, not
-/// shown.
+/// Errors of the data layer. Callers map them to `unavailable` when
+/// [`DbError::is_unavailable`], else to `internal`: the details are logged, not shown.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error(transparent)]
@@ -65,6 +67,17 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+}
+
+impl DbError {
+    /// The database cannot be reached or did not answer in time: not the request's fault,
+    /// and worth trying again (see [`unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Sqlx(e) => unavailable::is_unavailable(e),
+            _ => false,
+        }
+    }
 }
 
 /// SQL fragments that differ between the backends.
