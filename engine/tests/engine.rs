@@ -322,7 +322,7 @@ fn a_join_answered_unavailable_is_asked_again_after_the_wait() {
     // Once at first, then every 2 s (the server's retryAfterMs), not in a tight loop.
     assert!((13..=17).contains(&joins), "{joins} joins in 30 s");
     assert_eq!(failures(&sim), 0);
-    assert_eq!(sim.engine.sending_ids(), [id.clone()]);
+    assert_eq!(sim.engine.sending_ids(), std::slice::from_ref(&id));
 
     sim.server.outage_retry_ms = None;
     sim.run_for(3_000);
