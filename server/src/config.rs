@@ -41,7 +41,20 @@ pub struct Config {
     /// `CLUSTER_LEASE_SECS`: how long a cluster node counts as alive without renewing
     /// its lease (a killed node's users go offline this long after it died).
     pub cluster_lease: Duration,
+    // Reconnect storms (docs/SECURITY.md, "Dependency outages").
+    /// `HANDSHAKES_PER_USER_PER_SEC`: Socket.IO handshakes one user may make per second
+    /// on a node (a token bucket with that burst); more are refused.
+    pub handshakes_per_user_per_sec: u32,
+    /// `RESYNC_SPREAD_MS`: the window over which a node closes its sockets, each after a
+    /// random delay, when its cluster subscription came back (0: all at once).
+    pub resync_spread: Duration,
 }
+
+/// Handshakes per user per second per node, by default: a page with a few tabs
+/// reconnecting together needs a handful.
+pub const DEFAULT_HANDSHAKES_PER_USER_PER_SEC: u32 = 20;
+/// The resync window, by default.
+pub const DEFAULT_RESYNC_SPREAD: Duration = Duration::from_secs(5);
 
 /// Where Redis is when `CLUSTER_ADAPTER=redis` and `REDIS_URL` is not set.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -190,6 +203,29 @@ impl Config {
             },
         };
 
+        let handshakes_per_user_per_sec = match get("HANDSHAKES_PER_USER_PER_SEC") {
+            None => DEFAULT_HANDSHAKES_PER_USER_PER_SEC,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "HANDSHAKES_PER_USER_PER_SEC must be a positive whole number, got {v:?}"
+                    )));
+                }
+            },
+        };
+        let resync_spread = match get("RESYNC_SPREAD_MS") {
+            None => DEFAULT_RESYNC_SPREAD,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms) if ms <= 600_000 => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "RESYNC_SPREAD_MS must be milliseconds from 0 to 600000, got {v:?}"
+                    )));
+                }
+            },
+        };
+
         Ok(Config {
             bind_addr,
             database_url,
@@ -199,6 +235,8 @@ impl Config {
             web_dir,
             cluster_adapter,
             cluster_lease,
+            handshakes_per_user_per_sec,
+            resync_spread,
         })
     }
 }
@@ -281,6 +319,35 @@ mod tests {
         assert_eq!(c.jwt_ttl, DEFAULT_JWT_TTL);
         assert_eq!(c.allowed_origins, None);
         assert_eq!(c.cluster_adapter, ClusterAdapter::None);
+    }
+
+    #[test]
+    fn storm_limits_are_read_and_checked() {
+        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(
+            c.handshakes_per_user_per_sec,
+            DEFAULT_HANDSHAKES_PER_USER_PER_SEC
+        );
+        assert_eq!(c.resync_spread, DEFAULT_RESYNC_SPREAD);
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("HANDSHAKES_PER_USER_PER_SEC", "5"),
+            ("RESYNC_SPREAD_MS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.handshakes_per_user_per_sec, 5);
+        assert_eq!(c.resync_spread, Duration::ZERO);
+        for (key, value) in [
+            ("HANDSHAKES_PER_USER_PER_SEC", "0"),
+            ("HANDSHAKES_PER_USER_PER_SEC", "many"),
+            ("RESYNC_SPREAD_MS", "-1"),
+            ("RESYNC_SPREAD_MS", "600001"),
+        ] {
+            let err = config(&[("JWT_SECRET", SECRET), (key, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

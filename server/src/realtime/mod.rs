@@ -47,11 +47,12 @@ pub mod limits;
 pub mod pg_driver;
 pub mod presence;
 pub mod read_state;
+pub mod resync;
 pub mod typing;
 
 use crate::auth::JwtKeys;
 use crate::cluster::Cluster;
-use crate::config::ClusterAdapter;
+use crate::config::{ClusterAdapter, Config};
 use crate::db::Db;
 use crate::messaging::{self, SendError, Sent};
 use crate::origins::OriginAllowlist;
@@ -116,6 +117,10 @@ pub struct Shared {
     pub join_limiter: RateLimiter,
     /// `message:read` and `conversation:read` per user, together: each costs a write.
     pub read_limiter: RateLimiter,
+    /// Socket.IO handshakes per user on this node (`HANDSHAKES_PER_USER_PER_SEC`): a
+    /// client in a reconnect loop, or a script, cannot make the node verify and count
+    /// sockets without limit.
+    pub handshake_limiter: RateLimiter,
     /// Who hears each conversation's messages and watermark moves.
     pub audiences: audience::Audiences,
     pub presence: Presence,
@@ -304,9 +309,10 @@ impl Realtime {
         db: Db,
         jwt: Arc<JwtKeys>,
         send_limiter: Arc<SendLimiter>,
-        adapter: &ClusterAdapter,
+        config: &Config,
         cluster: Option<Cluster>,
     ) -> anyhow::Result<Realtime> {
+        let adapter = &config.cluster_adapter;
         let shared = Arc::new(Shared {
             db,
             jwt,
@@ -316,6 +322,7 @@ impl Realtime {
             typing_limiter: RateLimiter::new(TYPING_EVENTS_PER_SECOND),
             join_limiter: RateLimiter::new(JOIN_EVENTS_PER_SECOND),
             read_limiter: RateLimiter::new(READ_EVENTS_PER_SECOND),
+            handshake_limiter: RateLimiter::new(config.handshakes_per_user_per_sec),
             audiences: audience::Audiences::default(),
             presence: Presence::default(),
             typing: Arc::new(TypingRegistry::default()),
@@ -360,7 +367,11 @@ impl Realtime {
                 )
                 .await
                 .context("the PostgreSQL adapter cannot listen")?;
-                tokio::spawn(resync_after_relisten(io.clone(), relistened));
+                tokio::spawn(resync_after_relisten(
+                    io.clone(),
+                    relistened,
+                    config.resync_spread,
+                ));
                 (Layer::Postgres(layer), Io::Postgres(io))
             }
             (ClusterAdapter::Redis { url, prefix }, Some(_)) => {
@@ -501,20 +512,15 @@ pub(crate) async fn broadcast<A: Adapter, T: Serialize + ?Sized>(
 }
 
 /// Closes this node's sockets each time its LISTEN connection comes back: broadcasts from
-/// other nodes may have been lost meanwhile, and a reconnecting client fetches what it
-/// missed (see [`pg_driver`]). Ends with the server.
-async fn resync_after_relisten(io: SocketIo<PgAdapter>, relistened: Arc<Notify>) {
+/// other nodes may have been missed meanwhile, and a reconnecting client fetches what it
+/// missed (see [`pg_driver`]), spread over `spread` ([`resync`]). Ends with the server.
+async fn resync_after_relisten(io: SocketIo<PgAdapter>, relistened: Arc<Notify>, spread: Duration) {
     loop {
         relistened.notified().await;
-        let Some(ns) = root(&io) else {
+        if root(&io).is_none() {
             return;
-        };
-        tracing::warn!(
-            "cluster: broadcasts may have been missed; closing this node's sockets so that clients catch up"
-        );
-        if let Err(e) = ns.local().disconnect().await {
-            tracing::warn!(error = %e, "cluster: cannot close the sockets");
         }
+        resync::close_staggered(&io, spread);
     }
 }
 

@@ -283,6 +283,8 @@ pub fn test_config(database_url: String) -> Config {
         web_dir: PathBuf::from("/nonexistent/web"),
         cluster_adapter: ClusterAdapter::None,
         cluster_lease: server::cluster::DEFAULT_LEASE,
+        handshakes_per_user_per_sec: server::config::DEFAULT_HANDSHAKES_PER_USER_PER_SEC,
+        resync_spread: server::config::DEFAULT_RESYNC_SPREAD,
     }
 }
 

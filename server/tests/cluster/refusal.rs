@@ -27,6 +27,8 @@ async fn sqlite_refuses_cluster_mode_when_built() {
             web_dir: PathBuf::from("/nonexistent/web"),
             cluster_adapter: adapter,
             cluster_lease: server::cluster::DEFAULT_LEASE,
+            handshakes_per_user_per_sec: server::config::DEFAULT_HANDSHAKES_PER_USER_PER_SEC,
+            resync_spread: server::config::DEFAULT_RESYNC_SPREAD,
         };
         let err = Application::build_with(config, Passwords::for_tests())
             .await
