@@ -47,6 +47,7 @@ pub mod limits;
 pub mod pg_driver;
 pub mod presence;
 pub mod read_state;
+pub mod redis_driver;
 pub mod resync;
 pub mod typing;
 
@@ -73,6 +74,7 @@ use limits::{
 };
 use pg_driver::ResilientSqlxDriver;
 use presence::Presence;
+use redis_driver::ReconnectingRedisDriver;
 use serde::Serialize;
 use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
@@ -81,7 +83,7 @@ use socketioxide::operators::BroadcastOperators;
 use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder, TransportType};
 use socketioxide_postgres::{CustomPostgresAdapter, PostgresAdapterConfig, PostgresAdapterCtr};
 use socketioxide_redis::drivers::redis::redis_client;
-use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use sqlx::postgres::PgPoolOptions;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -121,6 +123,8 @@ pub struct Shared {
     /// client in a reconnect loop, or a script, cannot make the node verify and count
     /// sockets without limit.
     pub handshake_limiter: RateLimiter,
+    /// The Redis adapter's driver, whose connection `/healthz` reports.
+    pub redis_driver: OnceLock<ReconnectingRedisDriver>,
     /// Who hears each conversation's messages and watermark moves.
     pub audiences: audience::Audiences,
     pub presence: Presence,
@@ -173,7 +177,7 @@ impl Drop for InFlight {
 /// The adapter of cluster mode over PostgreSQL.
 pub type PgAdapter = CustomPostgresAdapter<Emitter, ResilientSqlxDriver>;
 /// The adapter of cluster mode over Redis.
-pub type RedisPubSub = RedisAdapter<Emitter>;
+pub type RedisPubSub = CustomRedisAdapter<Emitter, ReconnectingRedisDriver>;
 
 /// The Socket.IO server with whichever adapter runs. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -323,6 +327,7 @@ impl Realtime {
             join_limiter: RateLimiter::new(JOIN_EVENTS_PER_SECOND),
             read_limiter: RateLimiter::new(READ_EVENTS_PER_SECOND),
             handshake_limiter: RateLimiter::new(config.handshakes_per_user_per_sec),
+            redis_driver: OnceLock::new(),
             audiences: audience::Audiences::default(),
             presence: Presence::default(),
             typing: Arc::new(TypingRegistry::default()),
@@ -367,7 +372,7 @@ impl Realtime {
                 )
                 .await
                 .context("the PostgreSQL adapter cannot listen")?;
-                tokio::spawn(resync_after_relisten(
+                tokio::spawn(resync_after_reconnect(
                     io.clone(),
                     relistened,
                     config.resync_spread,
@@ -377,15 +382,18 @@ impl Realtime {
             (ClusterAdapter::Redis { url, prefix }, Some(_)) => {
                 let client = redis_client::Client::open(resp3_url(url))
                     .with_context(|| format!("bad REDIS_URL {url:?}"))?;
-                let config = RedisAdapterConfig::default().with_prefix(prefix.clone());
-                let ctr = tokio::time::timeout(
+                let adapter_config = RedisAdapterConfig::default().with_prefix(prefix.clone());
+                let driver = tokio::time::timeout(
                     Duration::from_secs(10),
-                    RedisAdapterCtr::new_with_redis_config(&client, config),
+                    ReconnectingRedisDriver::new(client),
                 )
                 .await
                 .map_err(|_| anyhow::anyhow!("timed out"))
                 .and_then(|r| r.map_err(anyhow::Error::from))
                 .with_context(|| format!("cannot connect to Redis at {url}"))?;
+                let reconnected = driver.reconnected();
+                let _ = shared.redis_driver.set(driver.clone());
+                let ctr = RedisAdapterCtr::new_with_driver(driver, adapter_config);
                 let (layer, io) = builder()
                     .with_adapter::<RedisPubSub>(ctr)
                     .with_state(shared.clone())
@@ -396,6 +404,11 @@ impl Realtime {
                 )
                 .await
                 .context("the Redis adapter cannot subscribe")?;
+                tokio::spawn(resync_after_reconnect(
+                    io.clone(),
+                    reconnected,
+                    config.resync_spread,
+                ));
                 (Layer::Redis(layer), Io::Redis(io))
             }
             (_, None) => anyhow::bail!("cluster mode without its PostgreSQL store"),
@@ -425,6 +438,15 @@ impl Realtime {
 
     pub fn io(&self) -> &Io {
         &self.io
+    }
+
+    /// False while the cluster adapter cannot reach the other nodes (its Redis connection
+    /// is down and reconnecting).
+    pub fn adapter_up(&self) -> bool {
+        self.shared
+            .redis_driver
+            .get()
+            .is_none_or(ReconnectingRedisDriver::is_up)
     }
 
     pub fn shared(&self) -> &Arc<Shared> {
@@ -511,12 +533,16 @@ pub(crate) async fn broadcast<A: Adapter, T: Serialize + ?Sized>(
     }
 }
 
-/// Closes this node's sockets each time its LISTEN connection comes back: broadcasts from
-/// other nodes may have been missed meanwhile, and a reconnecting client fetches what it
-/// missed (see [`pg_driver`]), spread over `spread` ([`resync`]). Ends with the server.
-async fn resync_after_relisten(io: SocketIo<PgAdapter>, relistened: Arc<Notify>, spread: Duration) {
+/// Closes this node's sockets, spread over `spread`, each time `reconnected` fires (a
+/// cluster adapter's subscription came back: see [`pg_driver`] and [`redis_driver`]).
+/// Ends with the server.
+async fn resync_after_reconnect<A: Adapter>(
+    io: SocketIo<A>,
+    reconnected: Arc<Notify>,
+    spread: Duration,
+) {
     loop {
-        relistened.notified().await;
+        reconnected.notified().await;
         if root(&io).is_none() {
             return;
         }
