@@ -118,13 +118,18 @@ async fn after_a_redis_restart_nodes_reconnect_and_clients_catch_up() {
     let Some(mut nodes) = TestApp::spawn_cluster(1, adapter.clone(), DEFAULT_LEASE).await else {
         return;
     };
-    let a = nodes.pop().unwrap();
-    let b = a.spawn_killable(move |c| {
-        c.cluster_adapter = adapter;
-        // Short, so that the test waits for the resync less than the default 5 s.
-        c.resync_spread = Duration::from_millis(500);
-    });
-    let (users, conversation) = users_in_conversation(&a, &["alice", "bob"]).await;
+    let first = nodes.pop().unwrap();
+    // The two nodes under test, like the first (which only serves REST) but with a short
+    // resync window, so that the test waits for the resync less than the default 5 s.
+    let node = || {
+        let adapter = adapter.clone();
+        first.spawn_killable(move |c| {
+            c.cluster_adapter = adapter;
+            c.resync_spread = Duration::from_millis(500);
+        })
+    };
+    let (a, b) = (node(), node());
+    let (users, conversation) = users_in_conversation(&first, &["alice", "bob"]).await;
     let mut alice = SioClient::connect(&a.address, &users[0].token).await;
     let mut bob = SioClient::connect(&b.address, &users[1].token).await;
     alice
@@ -162,14 +167,19 @@ async fn after_a_redis_restart_nodes_reconnect_and_clients_catch_up() {
         health_becomes(&b.address, 200, BACK_WITHIN).await,
         "node B did not reconnect"
     );
-    // Node B closes bob's socket once, so that his client catches up.
+    // Each node closes its sockets once, so that their clients catch up.
+    alice.closed().await;
     bob.closed().await;
+    let mut alice = SioClient::connect(&a.address, &users[0].token).await;
+    alice
+        .call("conversation:join", vec![json!(conversation)])
+        .await;
     let mut bob = SioClient::connect(&b.address, &users[1].token).await;
     let joined = bob
         .call("conversation:join", vec![json!(conversation)])
         .await;
     assert_eq!(joined["lastSeq"], during["seq"], "{joined}");
-    let history = a
+    let history = first
         .get(
             &format!("/api/conversations/{conversation}/messages?afterSeq=1"),
             Some(&users[1].token),
