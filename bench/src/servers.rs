@@ -191,6 +191,7 @@ fn command_line(root: &Path, target: Target, port: u16, database_url: &str) -> C
                 ("REST_REQUESTS_PER_USER".into(), "1000000".into()),
                 ("CONVERSATIONS_PER_USER".into(), "1000000".into()),
                 ("MAX_UNAUTHENTICATED_SESSIONS".into(), "1000000".into()),
+                ("HANDSHAKES_PER_USER_PER_SEC".into(), "1000000".into()),
             ],
             root.to_path_buf(),
         ),

@@ -596,6 +596,7 @@ pub(crate) fn error_code(value: &Value) -> Option<ErrorCode> {
         "forbidden" => ErrorCode::Forbidden,
         "too_long" => ErrorCode::TooLong,
         "rate_limited" => ErrorCode::RateLimited,
+        "unavailable" => ErrorCode::Unavailable,
         "internal" => ErrorCode::Internal,
         "unauthorized" => ErrorCode::Unauthorized,
         "not_found" => ErrorCode::NotFound,
@@ -719,6 +720,15 @@ pub(crate) fn api_error(text: &str) -> Option<ApiError> {
             message: string_field(body, "message")?,
         },
     })
+}
+
+/// The `retryAfterMs` of a REST error body (`rate_limited`, `unavailable`), if any.
+pub(crate) fn api_retry_after(text: &str) -> Option<u64> {
+    let value = parse(text)?;
+    u64_field(
+        value.as_object()?.get("error")?.as_object()?,
+        "retryAfterMs",
+    )
 }
 
 /// The `u64` field `key` of an object (the Engine.IO open packet's numbers), with

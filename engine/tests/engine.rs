@@ -250,6 +250,91 @@ fn rate_limited_sends_wait_and_go_without_using_up_tries() {
     assert_eq!(stored, sent);
 }
 
+/// The send ids of the log's `SendFailed` and `JoinFailed` events.
+fn failures(sim: &Sim) -> usize {
+    sim.log
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::SendFailed { .. } | Event::JoinFailed { .. }))
+        .count()
+}
+
+#[test]
+fn sends_answered_unavailable_stay_sending_through_an_outage_and_go_once_after() {
+    let mut sim = connected_sim();
+    sim.server.outage_retry_ms = Some(1000);
+    let ids: Vec<_> = (0..3)
+        .map(|i| {
+            sim.command(|e, now| e.send(now, ROOM, &format!("during {i}")))
+                .unwrap()
+        })
+        .collect();
+    // Far longer than the four tries' 7 s of backoff: an outage uses up no try.
+    sim.run_for(30_000);
+    assert_eq!(failures(&sim), 0);
+    assert_eq!(sim.engine.sending_ids(), ids);
+    let statuses: Vec<_> = sim
+        .engine
+        .conversation(ROOM)
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.status)
+        .collect();
+    assert_eq!(statuses, [MessageStatus::Sending; 3]);
+    assert!(sim.server.messages[&ROOM].is_empty());
+
+    sim.server.outage_retry_ms = None;
+    sim.run_for(3_000);
+    assert_eq!(failures(&sim), 0);
+    assert!(sim.engine.sending_ids().is_empty());
+    let stored: Vec<_> = sim.server.messages[&ROOM]
+        .iter()
+        .map(|m| m.client_message_id.clone().unwrap())
+        .collect();
+    let sent: Vec<_> = ids.iter().map(ToString::to_string).collect();
+    assert_eq!(stored, sent, "each stored once, in order");
+}
+
+#[test]
+fn a_join_answered_unavailable_is_asked_again_after_the_wait() {
+    let mut server = FakeServer::new();
+    server.add_conversation(ROOM, &[ME, OTHER]);
+    server.outage_retry_ms = Some(2000);
+    let mut sim = Sim::new(
+        Engine::new(Config::new("http://chat.test"), 7),
+        server,
+        ME,
+        7,
+        NetParams::perfect(),
+    );
+    sim.command(|e, now| e.connect(now));
+    sim.command(|e, now| e.join(now, ROOM));
+    let id = sim
+        .command(|e, now| e.send(now, ROOM, "queued behind the join"))
+        .unwrap();
+    sim.run_for(30_000);
+    let joins = sim
+        .log
+        .sent
+        .iter()
+        .filter(|(_, _, frame)| frame.contains("conversation:join"))
+        .count();
+    // Once at first, then every 2 s (the server's retryAfterMs), not in a tight loop.
+    assert!((13..=17).contains(&joins), "{joins} joins in 30 s");
+    assert_eq!(failures(&sim), 0);
+    assert_eq!(sim.engine.sending_ids(), std::slice::from_ref(&id));
+
+    sim.server.outage_retry_ms = None;
+    sim.run_for(3_000);
+    assert_eq!(failures(&sim), 0);
+    assert!(sim.engine.sending_ids().is_empty());
+    assert_eq!(
+        sim.server.messages[&ROOM][0].client_message_id.as_deref(),
+        Some(id.as_str())
+    );
+}
+
 #[test]
 fn each_stored_send_is_reported_sent_once_with_its_seq() {
     let mut sim = connected_sim();

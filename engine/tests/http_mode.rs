@@ -257,6 +257,46 @@ fn refused_posts_fail_the_message_and_rate_limits_wait() {
 }
 
 #[test]
+fn an_unavailable_server_uses_up_no_try_and_its_wait_is_honoured() {
+    let mut h = Harness::joined();
+    h.requests();
+    let id = h
+        .engine
+        .send(h.now, CONVERSATION, "during the outage")
+        .unwrap();
+    // Polls are answered (nothing new); the POSTs, with the outage's 503.
+    let posts = |h: &mut Harness| {
+        let mut posts = Vec::new();
+        for request in h.requests() {
+            if request.method == "POST" {
+                posts.push(request);
+            } else {
+                h.answer(&request, 200, &page(vec![], false));
+            }
+        }
+        posts
+    };
+    // Far more answers than the four tries: none counts against the message.
+    let mut pending = posts(&mut h);
+    for _ in 0..10 {
+        assert_eq!(pending.len(), 1, "the POST again after the wait");
+        h.answer(
+            &pending[0],
+            503,
+            r#"{"error":{"code":"unavailable","message":"down","retryAfterMs":3000}}"#,
+        );
+        for _ in 0..29 {
+            h.advance(100);
+            assert!(posts(&mut h).is_empty(), "waits retryAfterMs");
+        }
+        h.advance(100);
+        pending = posts(&mut h);
+    }
+    assert!(h.engine.failed_ids().is_empty());
+    assert_eq!(h.engine.sending_ids(), std::slice::from_ref(&id));
+}
+
+#[test]
 fn no_answer_is_a_lost_connection_and_the_outbox_waits_for_the_next_one() {
     let mut h = Harness::joined();
     h.requests();

@@ -71,6 +71,13 @@ pub struct Config {
     /// `MAX_UNAUTHENTICATED_SESSIONS`: Engine.IO sessions open without a signed-in
     /// Socket.IO connection, on this node.
     pub max_unauthenticated_sessions: u32,
+    // Reconnect storms (docs/SECURITY.md, "Dependency outages").
+    /// `HANDSHAKES_PER_USER_PER_SEC`: Socket.IO handshakes one user may make per second
+    /// on a node (a token bucket with that burst); more are refused.
+    pub handshakes_per_user_per_sec: u32,
+    /// `RESYNC_SPREAD_MS`: the window over which a node closes its sockets, each after a
+    /// random delay, when its cluster subscription came back (0: all at once).
+    pub resync_spread: Duration,
 }
 
 /// Defaults of the abuse limits (see [`Config`]).
@@ -81,6 +88,12 @@ pub const DEFAULT_REST_REQUESTS_PER_USER: u32 = 600;
 pub const DEFAULT_CONVERSATIONS_PER_USER: u32 = 60;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_UNAUTHENTICATED_SESSIONS: u32 = 1000;
+
+/// Handshakes per user per second per node, by default: a page with a few tabs
+/// reconnecting together needs a handful.
+pub const DEFAULT_HANDSHAKES_PER_USER_PER_SEC: u32 = 20;
+/// The resync window, by default.
+pub const DEFAULT_RESYNC_SPREAD: Duration = Duration::from_secs(5);
 
 /// Where Redis is when `CLUSTER_ADAPTER=redis` and `REDIS_URL` is not set.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -268,6 +281,28 @@ impl Config {
             "MAX_UNAUTHENTICATED_SESSIONS",
             DEFAULT_MAX_UNAUTHENTICATED_SESSIONS,
         )?;
+        let handshakes_per_user_per_sec = match get("HANDSHAKES_PER_USER_PER_SEC") {
+            None => DEFAULT_HANDSHAKES_PER_USER_PER_SEC,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "HANDSHAKES_PER_USER_PER_SEC must be a positive whole number, got {v:?}"
+                    )));
+                }
+            },
+        };
+        let resync_spread = match get("RESYNC_SPREAD_MS") {
+            None => DEFAULT_RESYNC_SPREAD,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms) if ms <= 600_000 => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "RESYNC_SPREAD_MS must be milliseconds from 0 to 600000, got {v:?}"
+                    )));
+                }
+            },
+        };
 
         Ok(Config {
             bind_addr,
@@ -287,6 +322,8 @@ impl Config {
             conversations_per_user,
             header_read_timeout,
             max_unauthenticated_sessions,
+            handshakes_per_user_per_sec,
+            resync_spread,
         })
     }
 }
@@ -394,6 +431,35 @@ mod tests {
         for name in ["PASSWORD_HASH_QUEUE", "REST_REQUESTS_PER_USER"] {
             let err = config(&[("JWT_SECRET", SECRET), (name, "0")]).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn storm_limits_are_read_and_checked() {
+        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(
+            c.handshakes_per_user_per_sec,
+            DEFAULT_HANDSHAKES_PER_USER_PER_SEC
+        );
+        assert_eq!(c.resync_spread, DEFAULT_RESYNC_SPREAD);
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("HANDSHAKES_PER_USER_PER_SEC", "5"),
+            ("RESYNC_SPREAD_MS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.handshakes_per_user_per_sec, 5);
+        assert_eq!(c.resync_spread, Duration::ZERO);
+        for (key, value) in [
+            ("HANDSHAKES_PER_USER_PER_SEC", "0"),
+            ("HANDSHAKES_PER_USER_PER_SEC", "many"),
+            ("RESYNC_SPREAD_MS", "-1"),
+            ("RESYNC_SPREAD_MS", "600001"),
+        ] {
+            let err = config(&[("JWT_SECRET", SECRET), (key, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
         }
     }
 

@@ -3,7 +3,7 @@
 //! Every failure answers `{ "error": { "code", "message" } }` (SPEC.md section 3). An
 //! internal error is logged with its cause and shown only as `internal`.
 
-use crate::db::DbError;
+use crate::db::{DbError, UNAVAILABLE_RETRY_AFTER};
 use crate::rate_limit::RetryAfter;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -12,6 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chat_wire::ErrorCode;
 use chat_wire::rest::{ApiError, ApiErrorBody};
+use chat_wire::socket::UNAVAILABLE;
 use serde::de::DeserializeOwned;
 
 /// The answer to "not a participant" and "no such conversation", identical to the byte.
@@ -41,6 +42,10 @@ pub enum AppError {
     /// code `rate_limited`, the given message and when to retry.
     #[error("{0}")]
     Throttled(&'static str, RetryAfter),
+    /// The database cannot be reached or timed out: 503 with code `unavailable`, the
+    /// cause logged.
+    #[error("{UNAVAILABLE}")]
+    Unavailable(RetryAfter),
     /// Anything the client cannot act on. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
@@ -48,19 +53,25 @@ pub enum AppError {
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
-        AppError::Internal(e.into())
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            AppError::Unavailable(RetryAfter::new(UNAVAILABLE_RETRY_AFTER))
+        } else {
+            AppError::Internal(e.into())
+        }
     }
 }
 
-/// The rate-limited body: the error shape plus `retryAfterMs`, as the ack carries it.
+/// The rate-limited and unavailable body: the error shape plus `retryAfterMs`, as the ack
+/// carries it.
 #[derive(serde::Serialize)]
-struct RateLimitedBody {
-    error: RateLimitedDetail,
+struct RetryLaterBody {
+    error: RetryLaterDetail,
 }
 
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct RateLimitedDetail {
+struct RetryLaterDetail {
     code: ErrorCode,
     message: &'static str,
     retry_after_ms: u64,
@@ -76,6 +87,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited(_) | AppError::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +102,7 @@ impl AppError {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             AppError::RateLimited(_) | AppError::Throttled(..) => ErrorCode::RateLimited,
+            AppError::Unavailable(_) => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -117,6 +130,7 @@ impl IntoResponse for AppError {
             }
             AppError::RateLimited(retry) => rate_limited(status, code, "Too many messages", retry),
             AppError::Throttled(message, retry) => rate_limited(status, code, message, retry),
+            AppError::Unavailable(retry) => rate_limited(status, code, UNAVAILABLE, retry),
             other => {
                 let body = ApiError {
                     error: ApiErrorBody {
@@ -130,15 +144,15 @@ impl IntoResponse for AppError {
     }
 }
 
-/// A 429 with `retryAfterMs` in the body and `Retry-After` in the headers.
+/// A 429 or 503 with `retryAfterMs` in the body and `Retry-After` in the headers.
 fn rate_limited(
     status: StatusCode,
     code: ErrorCode,
     message: &'static str,
     retry: RetryAfter,
 ) -> Response {
-    let body = RateLimitedBody {
-        error: RateLimitedDetail {
+    let body = RetryLaterBody {
+        error: RetryLaterDetail {
             code,
             message,
             retry_after_ms: retry.millis(),

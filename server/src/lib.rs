@@ -219,16 +219,9 @@ impl Application {
             Some(cluster) => SendLimiter::cluster(cluster.clone()),
             None => SendLimiter::default(),
         });
-        let realtime = realtime::Realtime::new(
-            db.clone(),
-            jwt.clone(),
-            rate_limiter,
-            &config.cluster_adapter,
-            cluster,
-            config.redis_ca_cert.as_deref(),
-            config.max_unauthenticated_sessions,
-        )
-        .await?;
+        let realtime =
+            realtime::Realtime::new(db.clone(), jwt.clone(), rate_limiter, &config, cluster)
+                .await?;
         let state = AppState {
             db,
             jwt,

@@ -68,6 +68,7 @@ impl SendError {
             SendError::Text(e) => e.code(),
             SendError::NotParticipant => ErrorCode::Forbidden,
             SendError::RateLimited(_) => ErrorCode::RateLimited,
+            SendError::Db(e) if e.is_unavailable() => ErrorCode::Unavailable,
             SendError::Db(_) | SendError::Task(_) => ErrorCode::Internal,
         }
     }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 pub struct RetryAfter(Duration);
 
 impl RetryAfter {
-    pub fn new(wait: Duration) -> RetryAfter {
+    pub const fn new(wait: Duration) -> RetryAfter {
         RetryAfter(wait)
     }
 

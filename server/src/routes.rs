@@ -426,8 +426,17 @@ async fn leave_conversation(
     }
 }
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+/// `GET /healthz`: 200 when the database answers and the cluster adapter is connected,
+/// 503 otherwise.
 pub async fn healthz(State(state): State<AppState>) -> Response {
+    if !state.realtime.adapter_up() {
+        tracing::warn!("health check failed: the cluster adapter is reconnecting");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "adapter": "reconnecting" })),
+        )
+            .into_response();
+    }
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response(),
         Err(e) => {

@@ -194,6 +194,9 @@ pub enum ErrorCode {
     Forbidden,
     TooLong,
     RateLimited,
+    /// v2: the server cannot store now (its database is down or timed out); try again
+    /// after `retryAfterMs`. Not the message's fault: clients keep it queued.
+    Unavailable,
     Internal,
     // REST only.
     Unauthorized,
@@ -212,6 +215,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::TooLong => "too_long",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::NotFound => "not_found",
@@ -220,7 +224,16 @@ impl ErrorCode {
             ErrorCode::Unknown => "unknown",
         }
     }
+
+    /// A failure to try again after `retryAfterMs` without counting it against the
+    /// message: the server is busy or cannot store now, the message itself is fine.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorCode::RateLimited | ErrorCode::Unavailable)
+    }
 }
+
+/// What a client sees of an `unavailable` failure.
+pub const UNAVAILABLE: &str = "Service temporarily unavailable; try again later";
 
 /// A failed ack: `{ success: false, error, code, retryAfterMs? }`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,7 +243,7 @@ pub struct AckFailure {
     /// A human-readable message.
     pub error: String,
     pub code: ErrorCode,
-    /// Present when `code` is `rate_limited`.
+    /// Present when `code` is `rate_limited` or `unavailable`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
 }
@@ -249,6 +262,13 @@ impl AckFailure {
         AckFailure {
             retry_after_ms: Some(retry_after_ms),
             ..AckFailure::new(ErrorCode::RateLimited, "Too many messages")
+        }
+    }
+
+    pub fn unavailable(retry_after_ms: u64) -> Self {
+        AckFailure {
+            retry_after_ms: Some(retry_after_ms),
+            ..AckFailure::new(ErrorCode::Unavailable, UNAVAILABLE)
         }
     }
 }
@@ -415,6 +435,12 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(limited, Ack::Failure(AckFailure::rate_limited(80)));
+
+        let down: Ack<SendAck> = serde_json::from_value(json!(
+            {"success": false, "error": UNAVAILABLE, "code": "unavailable", "retryAfterMs": 1000}
+        ))
+        .unwrap();
+        assert_eq!(down, Ack::Failure(AckFailure::unavailable(1000)));
 
         // A success flag that lies about the shape is not accepted as either.
         let lying = serde_json::from_value::<Ack<SendAck>>(json!({"success": true, "seq": "x"}));

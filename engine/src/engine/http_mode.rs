@@ -109,6 +109,7 @@ impl HttpMode {
         let code = match (status, &error) {
             (_, Some(error)) => error.error.code,
             (429, None) => ErrorCode::RateLimited,
+            (503, None) => ErrorCode::Unavailable,
             (403, None) => ErrorCode::Forbidden,
             (400, None) => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
@@ -117,7 +118,7 @@ impl HttpMode {
             success: chat_wire::socket::False,
             error: error.map(|e| e.error.message).unwrap_or_default(),
             code,
-            retry_after_ms: None,
+            retry_after_ms: json::api_retry_after(body),
         })
     }
 }

@@ -212,6 +212,9 @@ impl Engine {
         match wait {
             AckWait::Join(conversation) => match json::join_ack(&first) {
                 Some(Ack::Success(ack)) => self.on_joined(conversation, id, ack),
+                Some(Ack::Failure(failure)) if failure.code.is_retryable() => {
+                    self.join_later(conversation, id, failure.retry_after_ms);
+                }
                 Some(Ack::Failure(failure)) => self.on_join_refused(conversation, failure),
                 None => self.ctx.warn("join ack unreadable".into()),
             },

@@ -105,6 +105,22 @@ impl Engine {
         }
     }
 
+    /// The join waiting on `ack` was answered `rate_limited` or `unavailable`: asked again
+    /// after `retryAfterMs` (as an unanswered join is), and its messages stay queued.
+    pub(super) fn join_later(
+        &mut self,
+        conversation: ConversationId,
+        ack: AckId,
+        wait: Option<u64>,
+    ) {
+        let deadline = self.ctx.now + wait.unwrap_or(1000);
+        if let Some(state) = self.conversations.get_mut(conversation)
+            && matches!(state.sync, Sync::Joining { ack: current, .. } if current == ack)
+        {
+            state.sync = Sync::Joining { ack, deadline };
+        }
+    }
+
     /// Joining failed (e.g. `forbidden`): the conversation is left, and its queued
     /// messages fail with the same code.
     pub(super) fn on_join_refused(&mut self, conversation: ConversationId, failure: AckFailure) {
@@ -169,7 +185,7 @@ impl Engine {
                 self.ctx.warn(text!(
                     "join of conversation ",
                     conversation,
-                    " unanswered; asking again"
+                    " unanswered or deferred; asking again"
                 ));
                 self.send_join(socket, conversation);
             }

@@ -189,7 +189,9 @@ impl Engine {
             return; // The answer to an older try; the current one decides.
         }
         match failure.code {
-            ErrorCode::RateLimited => {
+            // The server is busy or cannot store now: not the message's fault, so no try
+            // is used up (SPEC.md section 4).
+            code if code.is_retryable() => {
                 let wait = failure.retry_after_ms.unwrap_or(1000);
                 entry.state = SendState::Waiting {
                     until: self.ctx.now + wait,

@@ -45,6 +45,9 @@ pub struct FakeServer {
     /// Tokens the server accepts, and whose they are.
     pub tokens: BTreeMap<String, UserId>,
     pub rate_limit: bool,
+    /// While set, the database is "down": joins, sends and reads are answered
+    /// `unavailable` with this `retryAfterMs`.
+    pub outage_retry_ms: Option<u64>,
     pub ping_interval: u64,
     pub ping_timeout: u64,
     next_message_id: i64,
@@ -195,6 +198,14 @@ impl FakeServer {
             .first()
             .and_then(serde_json::Value::as_i64)
             .map(ConversationId);
+        if let Some(wait) = self.outage_retry_ms
+            && matches!(
+                name,
+                event::CONVERSATION_JOIN | event::MESSAGE_SEND | event::CONVERSATION_READ
+            )
+        {
+            return reply(serde_json::to_value(AckFailure::unavailable(wait)).unwrap());
+        }
         match name {
             event::CONVERSATION_JOIN => {
                 let Some(id) = conversation.filter(|c| self.is_participant(*c, user)) else {

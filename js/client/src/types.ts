@@ -84,6 +84,7 @@ export type ErrorCode =
   | "forbidden"
   | "too_long"
   | "rate_limited"
+  | "unavailable"
   | "internal"
   | "unauthorized"
   | "not_found"

@@ -201,5 +201,6 @@ pub fn server_limits_lifted() -> &'static [(&'static str, &'static str)] {
         ("REST_REQUESTS_PER_USER", "1000000"),
         ("CONVERSATIONS_PER_USER", "1000000"),
         ("MAX_UNAUTHENTICATED_SESSIONS", "1000000"),
+        ("HANDSHAKES_PER_USER_PER_SEC", "1000000"),
     ]
 }

@@ -32,7 +32,15 @@ pub struct Options {
     /// Server nodes on PostgreSQL, in cluster mode (`CLUSTER_ADAPTER=postgres`) when more
     /// than one, clients split across them. SQLite runs one node (it refuses cluster mode).
     pub nodes: usize,
+    /// How long the `RestartPostgres` rounds last instead of `fault_time`: an outage well
+    /// past the 7 s in which the engine's four tries are spent, after which no message may
+    /// have ended `failed` (the server answers `unavailable`, which uses up no try). `None`
+    /// on two nodes, where a 30 s outage also outlives the cluster leases (10 s).
+    pub postgres_outage: Option<Duration>,
 }
+
+/// The PostgreSQL outage of the one-node soaks.
+const POSTGRES_OUTAGE: Duration = Duration::from_secs(30);
 
 /// Each fault once, in the order the short soak runs them.
 const EVERY_FAULT: [Fault; 6] = [
@@ -76,6 +84,7 @@ impl Options {
             patience: Duration::from_secs(60),
             seed: 1,
             nodes: 1,
+            postgres_outage: Some(POSTGRES_OUTAGE),
         }
     }
 
@@ -100,6 +109,7 @@ impl Options {
             patience: Duration::from_secs(120),
             seed: 2,
             nodes: 1,
+            postgres_outage: Some(POSTGRES_OUTAGE),
         }
     }
 
@@ -109,6 +119,7 @@ impl Options {
     pub fn on_two_nodes(mut self) -> Options {
         self.name = format!("{}, two nodes", self.name);
         self.nodes = 2;
+        self.postgres_outage = None;
         let kills = self
             .rounds
             .iter()

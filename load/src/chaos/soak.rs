@@ -194,12 +194,16 @@ impl Soak<'_> {
             self.nodes.len(),
             self.proxies.len(),
         );
+        let fault_time = match (fault, options.postgres_outage) {
+            (Fault::RestartPostgres, Some(outage)) => outage,
+            _ => options.fault_time,
+        };
         let fault_started = Instant::now();
         self.inject(fault, target).await?;
         // The fault lasting is the scenario itself, not a wait for something to happen.
         // Halfway through, the offline clients come back: they reconnect, join and backfill
         // while the fault is still on.
-        tokio::time::sleep(options.fault_time / 2).await;
+        tokio::time::sleep(fault_time / 2).await;
         for &client in &offline {
             fleet.clients[client].client.connect();
         }
@@ -209,7 +213,7 @@ impl Soak<'_> {
                 offline.len()
             ));
         }
-        tokio::time::sleep(options.fault_time - options.fault_time / 2).await;
+        tokio::time::sleep(fault_time - fault_time / 2).await;
         self.heal(fault, target, fault_started).await?;
         let healing = Instant::now();
         let everyone = fleet.clients.len();
@@ -251,6 +255,12 @@ impl Soak<'_> {
             self.log.line(format!(
                 "  {failed} sends had ended failed (their tries ran out during the fault): retried them, as their users would"
             ));
+            if fault.needs_postgres() && options.postgres_outage.is_some() {
+                self.problem(format!(
+                    "round {} ({fault}): {failed} sends ended failed; a database outage must leave them sending",
+                    index + 1
+                ));
+            }
         }
         for node in &mut self.nodes {
             if !node.running() {

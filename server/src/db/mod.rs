@@ -19,6 +19,7 @@ mod messages;
 mod read_state;
 mod realtime;
 pub(crate) mod sqlite_files;
+mod unavailable;
 mod users;
 mod write;
 
@@ -26,6 +27,7 @@ pub use conversations::{CreateConversationError, CreatedConversation, LeaveOutco
 pub use list::ListQuery;
 pub use messages::{HistoryQuery, ReadOutcome};
 pub use read_state::{JoinState, ReadMove};
+pub use unavailable::RETRY_AFTER as UNAVAILABLE_RETRY_AFTER;
 pub use users::UserCredentials;
 pub use write::{InsertOutcome, NewMessage};
 
@@ -41,14 +43,19 @@ use std::time::Duration;
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
-/// How long a query waits for a pooled connection before the request fails (500/503)
-/// instead of hanging: a stuck database must show up in `/healthz`, not as timeouts.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a query waits for a pooled connection before the request fails with
+/// `unavailable` instead of hanging: a stuck database must show up in `/healthz` and as a
+/// retryable answer, not as timeouts. Under the engine's 5 s ack timeout, so that the
+/// answer arrives while the client still waits for it.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long SQLite waits for a lock held by another connection (another process on the
+/// file) before a statement fails with `SQLITE_BUSY`, answered `unavailable`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 /// SQLite readers. Reads are short; more connections than cores buys nothing.
 const SQLITE_READERS: u32 = 4;
-/// PostgreSQL connections per node. Messages are written in batches through one of them
-/// at a time (group commit); the rest serve reads and REST. The peer (Node) uses 10 too, which
-/// keeps comparisons fair.
+/// PostgreSQL connections per node: the group-commit writer's own one, and a pool of the
+/// rest for reads and REST (so a slow read never holds up a send, nor a stuck send a
+/// read). The peer (Node) uses 10 too, which keeps comparisons fair.
 const POSTGRES_CONNECTIONS: u32 = 10;
 
 /// How SQLite commits (`SQLITE_SYNCHRONOUS`). PostgreSQL ignores it.
@@ -86,8 +93,8 @@ pub struct DbOptions {
     pub sqlite_sync: SqliteSync,
 }
 
-/// Errors of the data layer. Callers map them to `internal`: the details are logged, not
-/// shown.
+/// Errors of the data layer. Callers map them to `unavailable` when
+/// [`DbError::is_unavailable`], else to `internal`: the details are logged, not shown.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error(transparent)]
@@ -96,6 +103,10 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported DATABASE_URL (expected sqlite:… or postgres://…): {0}")]
     UnsupportedUrl(String),
+    /// A message waited longer than its bound for the group-commit writer (which is
+    /// stuck on a slow or unreachable database).
+    #[error("the message writer is busy or cannot reach the database: {0}")]
+    WriterUnavailable(String),
     #[error("could not create the database directory {path}: {source}")]
     CreateDir {
         path: String,
@@ -106,6 +117,18 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+}
+
+impl DbError {
+    /// The database cannot be reached or did not answer in time: not the request's fault,
+    /// and worth trying again (see [`unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Sqlx(e) => unavailable::is_unavailable(e),
+            DbError::WriterUnavailable(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// SQL fragments that differ between the backends.
@@ -240,7 +263,7 @@ impl Db {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(sync.pragma())
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
         let file = options.get_filename().to_owned();
         let in_memory = file.as_os_str().is_empty() || file == Path::new(":memory:");
@@ -288,14 +311,15 @@ impl Db {
 
     async fn connect_postgres(url: &str) -> Result<Db, DbError> {
         let pool = PgPoolOptions::new()
-            .max_connections(POSTGRES_CONNECTIONS)
+            .max_connections(POSTGRES_CONNECTIONS - 1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         // sqlx takes an advisory lock here, so nodes starting together migrate once.
         POSTGRES_MIGRATOR.run(&pool).await?;
+        let writer = write::GroupCommit::connect(url).await?;
         Ok(Db {
-            group_commit: Some(write::GroupCommit::start(pool.clone())),
+            group_commit: Some(writer),
             backend: Backend::Postgres(pool),
         })
     }

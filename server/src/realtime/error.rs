@@ -6,7 +6,7 @@
 //! that died, a socket without its session) are logged there with the event, the socket
 //! and the user, and answered `internal` with no detail.
 
-use crate::db::DbError;
+use crate::db::{DbError, UNAVAILABLE_RETRY_AFTER};
 use crate::error::NOT_A_PARTICIPANT;
 use crate::messaging::SendError;
 use crate::rate_limit::RetryAfter;
@@ -57,6 +57,7 @@ impl SocketError {
             SocketError::NotParticipant | SocketError::MessageNotVisible => ErrorCode::Forbidden,
             SocketError::RateLimited(_) => ErrorCode::RateLimited,
             SocketError::Send(e) => e.code(),
+            SocketError::Db(e) if e.is_unavailable() => ErrorCode::Unavailable,
             SocketError::ShuttingDown | SocketError::Db(_) | SocketError::NoSession => {
                 ErrorCode::Internal
             }
@@ -70,6 +71,10 @@ impl SocketError {
         match self {
             SocketError::RateLimited(retry) | SocketError::Send(SendError::RateLimited(retry)) => {
                 AckFailure::rate_limited(retry.millis())
+            }
+            _ if code == ErrorCode::Unavailable => {
+                tracing::warn!(event, %sid, ?user, error = %self, "database unavailable");
+                AckFailure::unavailable(RetryAfter::new(UNAVAILABLE_RETRY_AFTER).millis())
             }
             SocketError::ShuttingDown => AckFailure::new(code, self.to_string()),
             _ if code == ErrorCode::Internal => {
@@ -92,16 +97,32 @@ mod tests {
 
     #[test]
     fn internal_causes_are_not_shown() {
-        let db = DbError::Sqlx(sqlx::Error::PoolTimedOut);
+        let db = DbError::Sqlx(sqlx::Error::RowNotFound);
         for error in [
             SocketError::Db(db),
             SocketError::NoSession,
-            SocketError::Send(SendError::Db(DbError::Sqlx(sqlx::Error::PoolClosed))),
+            SocketError::Send(SendError::Db(DbError::Sqlx(sqlx::Error::Protocol(
+                "garbled".into(),
+            )))),
         ] {
             let failure = ack(error);
             assert_eq!(failure.code, ErrorCode::Internal);
             assert_eq!(failure.error, INTERNAL);
             assert_eq!(failure.retry_after_ms, None);
+        }
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_with_a_retry_time() {
+        for error in [
+            SocketError::Db(DbError::Sqlx(sqlx::Error::PoolTimedOut)),
+            SocketError::Send(SendError::Db(DbError::Sqlx(sqlx::Error::PoolClosed))),
+        ] {
+            let failure = ack(error);
+            assert_eq!(
+                failure,
+                AckFailure::unavailable(UNAVAILABLE_RETRY_AFTER.as_millis() as u64)
+            );
         }
     }
 

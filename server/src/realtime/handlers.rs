@@ -72,6 +72,8 @@ pub enum HandshakeError {
     TooManySockets,
     #[error("Server is shutting down")]
     ShuttingDown,
+    #[error("Too many connection attempts for this user; try again shortly")]
+    TooManyHandshakes,
 }
 
 fn now_millis() -> u128 {
@@ -122,6 +124,11 @@ pub async fn authenticate<A: Adapter>(
     if u128::from(claims.exp) * 1000 <= now_millis() {
         return Err(HandshakeError::InvalidToken);
     }
+    // After the token check, so that nobody can use up another user's handshakes.
+    shared
+        .handshake_limiter
+        .check(claims.user_id)
+        .map_err(|_| HandshakeError::TooManyHandshakes)?;
     shared.unauthenticated.signed_in();
     s.extensions.insert(Arc::new(Session {
         user: claims.user_id,

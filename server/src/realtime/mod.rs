@@ -48,12 +48,14 @@ pub mod limits;
 pub mod pg_driver;
 pub mod presence;
 pub mod read_state;
+pub mod redis_driver;
+pub mod resync;
 pub mod typing;
 pub mod unauthenticated;
 
 use crate::auth::JwtKeys;
 use crate::cluster::Cluster;
-use crate::config::ClusterAdapter;
+use crate::config::{ClusterAdapter, Config};
 use crate::db::Db;
 use crate::messaging::{self, SendError, Sent};
 use crate::origins::OriginAllowlist;
@@ -74,6 +76,7 @@ use limits::{
 };
 use pg_driver::ResilientSqlxDriver;
 use presence::Presence;
+use redis_driver::ReconnectingRedisDriver;
 use serde::Serialize;
 use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
@@ -82,7 +85,7 @@ use socketioxide::operators::BroadcastOperators;
 use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder, TransportType};
 use socketioxide_postgres::{CustomPostgresAdapter, PostgresAdapterConfig, PostgresAdapterCtr};
 use socketioxide_redis::drivers::redis::redis_client;
-use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use sqlx::postgres::PgPoolOptions;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -119,6 +122,12 @@ pub struct Shared {
     pub join_limiter: RateLimiter,
     /// `message:read` and `conversation:read` per user, together: each costs a write.
     pub read_limiter: RateLimiter,
+    /// Socket.IO handshakes per user on this node (`HANDSHAKES_PER_USER_PER_SEC`): a
+    /// client in a reconnect loop, or a script, cannot make the node verify and count
+    /// sockets without limit.
+    pub handshake_limiter: RateLimiter,
+    /// The Redis adapter's driver, whose connection `/healthz` reports.
+    pub redis_driver: OnceLock<ReconnectingRedisDriver>,
     /// Who hears each conversation's messages and watermark moves.
     pub audiences: audience::Audiences,
     pub presence: Presence,
@@ -173,7 +182,7 @@ impl Drop for InFlight {
 /// The adapter of cluster mode over PostgreSQL.
 pub type PgAdapter = CustomPostgresAdapter<Emitter, ResilientSqlxDriver>;
 /// The adapter of cluster mode over Redis.
-pub type RedisPubSub = RedisAdapter<Emitter>;
+pub type RedisPubSub = CustomRedisAdapter<Emitter, ReconnectingRedisDriver>;
 
 /// The Socket.IO server with whichever adapter runs. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -328,11 +337,10 @@ impl Realtime {
         db: Db,
         jwt: Arc<JwtKeys>,
         send_limiter: Arc<SendLimiter>,
-        adapter: &ClusterAdapter,
+        config: &Config,
         cluster: Option<Cluster>,
-        redis_ca_cert: Option<&Path>,
-        max_unauthenticated_sessions: u32,
     ) -> anyhow::Result<Realtime> {
+        let adapter = &config.cluster_adapter;
         let shared = Arc::new(Shared {
             db,
             jwt,
@@ -342,11 +350,13 @@ impl Realtime {
             typing_limiter: RateLimiter::new(TYPING_EVENTS_PER_SECOND),
             join_limiter: RateLimiter::new(JOIN_EVENTS_PER_SECOND),
             read_limiter: RateLimiter::new(READ_EVENTS_PER_SECOND),
+            handshake_limiter: RateLimiter::new(config.handshakes_per_user_per_sec),
+            redis_driver: OnceLock::new(),
             audiences: audience::Audiences::new(!adapter.is_clustered()),
             presence: Presence::default(),
             typing: Arc::new(TypingRegistry::default()),
             unauthenticated: unauthenticated::UnauthenticatedSessions::new(
-                max_unauthenticated_sessions,
+                config.max_unauthenticated_sessions,
             ),
             closing: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
@@ -389,20 +399,27 @@ impl Realtime {
                 )
                 .await
                 .context("the PostgreSQL adapter cannot listen")?;
-                tokio::spawn(resync_after_relisten(io.clone(), relistened));
+                tokio::spawn(resync_after_reconnect(
+                    io.clone(),
+                    relistened,
+                    config.resync_spread,
+                ));
                 (Layer::Postgres(layer), Io::Postgres(io))
             }
             (ClusterAdapter::Redis { url, prefix }, Some(_)) => {
-                let client = redis_client(url, redis_ca_cert)?;
-                let config = RedisAdapterConfig::default().with_prefix(prefix.clone());
-                let ctr = tokio::time::timeout(
+                let client = redis_client(url, config.redis_ca_cert.as_deref())?;
+                let adapter_config = RedisAdapterConfig::default().with_prefix(prefix.clone());
+                let driver = tokio::time::timeout(
                     Duration::from_secs(10),
-                    RedisAdapterCtr::new_with_redis_config(&client, config),
+                    ReconnectingRedisDriver::new(client),
                 )
                 .await
                 .map_err(|_| anyhow::anyhow!("timed out"))
                 .and_then(|r| r.map_err(anyhow::Error::from))
                 .with_context(|| format!("cannot connect to Redis at {url}"))?;
+                let reconnected = driver.reconnected();
+                let _ = shared.redis_driver.set(driver.clone());
+                let ctr = RedisAdapterCtr::new_with_driver(driver, adapter_config);
                 let (layer, io) = builder()
                     .with_adapter::<RedisPubSub>(ctr)
                     .with_state(shared.clone())
@@ -413,6 +430,11 @@ impl Realtime {
                 )
                 .await
                 .context("the Redis adapter cannot subscribe")?;
+                tokio::spawn(resync_after_reconnect(
+                    io.clone(),
+                    reconnected,
+                    config.resync_spread,
+                ));
                 (Layer::Redis(layer), Io::Redis(io))
             }
             (_, None) => anyhow::bail!("cluster mode without its PostgreSQL store"),
@@ -450,6 +472,15 @@ impl Realtime {
             origins,
             shared: self.shared.clone(),
         }
+    }
+
+    /// False while the cluster adapter cannot reach the other nodes (its Redis connection
+    /// is down and reconnecting).
+    pub fn adapter_up(&self) -> bool {
+        self.shared
+            .redis_driver
+            .get()
+            .is_none_or(ReconnectingRedisDriver::is_up)
     }
 
     pub fn shared(&self) -> &Arc<Shared> {
@@ -553,21 +584,20 @@ pub(crate) async fn broadcast<A: Adapter, T: Serialize + ?Sized>(
     }
 }
 
-/// Closes this node's sockets each time its LISTEN connection comes back: broadcasts from
-/// other nodes may have been lost meanwhile, and a reconnecting client fetches what it
-/// missed (see [`pg_driver`]). Ends with the server.
-async fn resync_after_relisten(io: SocketIo<PgAdapter>, relistened: Arc<Notify>) {
+/// Closes this node's sockets, spread over `spread`, each time `reconnected` fires (a
+/// cluster adapter's subscription came back: see [`pg_driver`] and [`redis_driver`]).
+/// Ends with the server.
+async fn resync_after_reconnect<A: Adapter>(
+    io: SocketIo<A>,
+    reconnected: Arc<Notify>,
+    spread: Duration,
+) {
     loop {
-        relistened.notified().await;
-        let Some(ns) = root(&io) else {
+        reconnected.notified().await;
+        if root(&io).is_none() {
             return;
-        };
-        tracing::warn!(
-            "cluster: broadcasts may have been missed; closing this node's sockets so that clients catch up"
-        );
-        if let Err(e) = ns.local().disconnect().await {
-            tracing::warn!(error = %e, "cluster: cannot close the sockets");
         }
+        resync::close_staggered(&io, spread);
     }
 }
 

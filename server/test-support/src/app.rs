@@ -294,6 +294,8 @@ pub fn test_config(database_url: String) -> Config {
         conversations_per_user: LIFTED,
         header_read_timeout: server::config::DEFAULT_HEADER_READ_TIMEOUT,
         max_unauthenticated_sessions: LIFTED,
+        handshakes_per_user_per_sec: server::config::DEFAULT_HANDSHAKES_PER_USER_PER_SEC,
+        resync_spread: server::config::DEFAULT_RESYNC_SPREAD,
     }
 }
 

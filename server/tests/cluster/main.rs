@@ -14,6 +14,7 @@ mod failure;
 mod limits;
 mod presence;
 mod read_state;
+mod redis_restart;
 mod refusal;
 mod tls;
 

@@ -212,3 +212,33 @@ async fn shutdown_tells_every_socket() {
         .unwrap()
         .unwrap();
 }
+
+/// A user's handshakes beyond the per-node rate are refused (a client stuck in a reconnect
+/// loop, or a script); other users are not affected, and the bucket refills.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_beyond_the_per_user_rate_are_refused() {
+    let app = chat_test_support::TestApp::spawn_with(chat_test_support::Backend::Sqlite, |c| {
+        c.handshakes_per_user_per_sec = 3;
+    })
+    .await
+    .unwrap();
+    let alice = app.register("alice").await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(SioClient::connect(&app.address, &alice.token).await);
+    }
+    // Closing sockets gives no handshakes back: the rate counts attempts.
+    drop(held);
+    match SioClient::connect_with(&app.address, Connect::token(&alice.token)).await {
+        Err(ConnectFailure::Refused(message)) => assert_eq!(
+            message,
+            "Too many connection attempts for this user; try again shortly"
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let bob = app.register("bob").await;
+    SioClient::connect(&app.address, &bob.token).await;
+    // One token is back after a third of a second (the rate is 3/s).
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    SioClient::connect(&app.address, &alice.token).await;
+}

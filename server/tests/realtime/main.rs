@@ -9,6 +9,7 @@ mod disconnect;
 mod handshake;
 mod limits;
 mod messaging;
+mod outage;
 mod presence;
 mod read_state;
 mod receipts;
