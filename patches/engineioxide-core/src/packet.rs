@@ -11,7 +11,10 @@ use crate::{ProtocolVersion, Sid, Str, TransportType};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Packet {
     /// Open packet used to initiate a connection
-    Open(OpenPacket),
+    ///
+    /// Boxed (patch): sent once per connection, it would otherwise make every queued
+    /// packet 88 bytes instead of 40, in each socket's preallocated channel block.
+    Open(Box<OpenPacket>),
     /// Close packet used to close a connection
     Close,
     /// Ping packet used to check if the connection is still alive
@@ -309,7 +312,11 @@ impl Default for OpenPacket {
 ///
 /// The [`PacketBuf`] stack size will impact the dynamically allocated buffer
 /// of the internal mpsc channel.
-pub type PacketBuf = SmallVec<[Packet; 2]>;
+///
+/// One inline packet (patch): tokio's channel allocates a block of 32 slots per socket up
+/// front, so the slot size is paid 32 times by every idle socket. Only binary attachments
+/// queue several packets at once, and they spill to the heap.
+pub type PacketBuf = SmallVec<[Packet; 1]>;
 
 #[cfg(test)]
 mod tests {
@@ -395,13 +402,13 @@ mod tests {
     #[test]
     fn test_open_packet() {
         let sid = Sid::new();
-        let packet = Packet::Open(OpenPacket {
+        let packet = Packet::Open(Box::new(OpenPacket {
             sid,
             upgrades: smallvec::smallvec![TransportType::Websocket],
             ping_interval: Duration::from_millis(25000),
             ping_timeout: Duration::from_millis(20000),
             max_payload: 100000,
-        });
+        }));
         let packet_str: String = packet.into();
         assert_eq!(
             packet_str,
@@ -454,7 +461,7 @@ mod tests {
             upgrades: smallvec::smallvec![TransportType::Websocket],
         };
         let size = serde_json::to_string(&open).unwrap().len();
-        let packet = Packet::Open(open);
+        let packet = Packet::Open(Box::new(open));
         assert_eq!(packet.get_size_hint(false), size);
 
         let packet = Packet::Close;

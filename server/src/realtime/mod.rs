@@ -9,7 +9,7 @@
 //! # Layout
 //!
 //! - [`handlers`]: the handshake middleware, the connect/disconnect handlers and one
-//!   `async fn` per client event, registered in one table.
+//!   `async fn` per client event, dispatched by name from one fallback handler.
 //! - [`args`]: the [`args::Args`] extractor and the parsers that turn raw event arguments
 //!   into typed values (wrong shapes become `bad_request` acks, never silence).
 //! - [`error`]: [`error::SocketError`], why an event failed, and the one mapping to the
@@ -22,13 +22,14 @@
 //! - [`audience`]: the rooms of a conversation's `message:new` and `conversation:read`
 //!   (its room and every participant's user room: the live list without joining).
 //! - [`read_state`]: moving a read watermark and announcing `conversation:read`.
+//! - [`expiry`]: one timer for every socket's token expiry.
 //!
 //! # Lifecycle of a socket
 //!
 //! The handshake middleware verifies the JWT (auth payload `token`, or `?token=`) and
 //! stores a [`handlers::Session`] in the socket's extensions; the connect handler joins
-//! `user:{id}`, counts the socket in [`presence`], and arms a timer that disconnects the
-//! socket when its token expires. The disconnect handler undoes all of it once.
+//! `user:{id}`, counts the socket in [`presence`], and arms its token's deadline in
+//! [`expiry`], which disconnects the socket then. The disconnect handler undoes all of it once.
 //!
 //! # One node or a cluster
 //!
@@ -42,6 +43,7 @@
 pub mod args;
 pub mod audience;
 pub mod error;
+pub mod expiry;
 pub mod handlers;
 pub mod limits;
 pub mod pg_driver;
@@ -77,6 +79,7 @@ use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::operators::BroadcastOperators;
+use socketioxide::socket::Sid;
 use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder, TransportType};
 use socketioxide_postgres::{CustomPostgresAdapter, PostgresAdapterConfig, PostgresAdapterCtr};
 use socketioxide_redis::drivers::redis::redis_client;
@@ -95,6 +98,12 @@ const ADAPTER_CONNECTIONS: u32 = 4;
 
 /// The path prefix of the Engine.IO endpoint.
 pub const SOCKET_IO_PATH: &str = "/socket.io";
+
+/// The initial capacity of each WebSocket's read buffer (engineioxide's default is 4 KiB),
+/// allocated for every connection, idle or not. Chat frames are a few hundred bytes; a
+/// larger frame grows the buffer as it arrives (bounded by `MAX_PAYLOAD_BYTES`). 3 KiB less
+/// per idle socket (docs/BENCHMARKS.md).
+pub const WS_READ_BUFFER_BYTES: usize = 1024;
 
 /// What every handler shares. Handlers reach it through socketioxide's `State`
 /// extractor; REST reaches it through [`Realtime`].
@@ -120,6 +129,8 @@ pub struct Shared {
     pub audiences: audience::Audiences,
     pub presence: Presence,
     pub typing: Arc<TypingRegistry>,
+    /// Every socket's token deadline.
+    pub expiries: expiry::Expiries,
     /// Set when shutdown starts: new handshakes and new sends are refused.
     closing: AtomicBool,
     /// Sends running now (`message:send` handlers until their ack, and each store and
@@ -213,6 +224,17 @@ impl Io {
     async fn close(&self) {
         with_io!(self, |io| io.close().await)
     }
+
+    /// Closes the socket `sid` if it is connected to this node.
+    pub fn disconnect_local(&self, sid: Sid) {
+        with_io!(self, |io| {
+            if let Some(socket) = root(io).and_then(|ns| ns.get_socket(sid))
+                && let Err(e) = socket.disconnect()
+            {
+                tracing::debug!(%sid, error = %e, "disconnecting a socket that is already closed");
+            }
+        })
+    }
 }
 
 /// The tower layer of whichever adapter runs.
@@ -282,6 +304,7 @@ fn builder() -> SocketIoBuilder {
         .max_payload(max as u64)
         .ws_max_message_size(max)
         .ws_max_frame_size(max)
+        .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
 }
 
 /// `url` with `protocol=resp3` (the Redis driver receives pub/sub messages as RESP3
@@ -307,7 +330,7 @@ impl Realtime {
         adapter: &ClusterAdapter,
         cluster: Option<Cluster>,
     ) -> anyhow::Result<Realtime> {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new_cyclic(|shared: &std::sync::Weak<Shared>| Shared {
             db,
             jwt,
             send_limiter,
@@ -319,6 +342,16 @@ impl Realtime {
             audiences: audience::Audiences::default(),
             presence: Presence::default(),
             typing: Arc::new(TypingRegistry::default()),
+            // Weak: the task must not keep the server alive (it ends with `Shared`).
+            expiries: expiry::Expiries::start({
+                let shared = shared.clone();
+                move |sid, user| {
+                    if let Some(io) = shared.upgrade().as_ref().and_then(|s| s.io()) {
+                        tracing::info!(%sid, %user, "token expired: disconnecting the socket");
+                        io.disconnect_local(sid);
+                    }
+                }
+            }),
             closing: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             drained: Notify::new(),
@@ -644,5 +677,19 @@ mod tests {
             assert_eq!(uri.query(), Some("EIO=4&transport=websocket"));
             assert!(!within(uri.path().as_bytes()), "{uri}");
         }
+    }
+
+    /// engineioxide gives each socket a packet channel whose first block of 32 slots is
+    /// allocated up front, so an idle socket pays 32 slots. Published engineioxide-core
+    /// makes a slot 184 bytes (5.9 KiB per socket); the patch in patches/ (boxed open
+    /// packet, one inline packet) makes it 48. This fails if an upgrade or a dropped
+    /// `[patch]` brings the big slot back.
+    #[test]
+    fn a_queued_packet_slot_stays_small() {
+        let slot = std::mem::size_of::<engineioxide_core::PacketBuf>();
+        assert!(
+            slot <= 48,
+            "engineioxide_core::PacketBuf is {slot} bytes; see patches/README.md"
+        );
     }
 }
