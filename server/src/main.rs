@@ -8,6 +8,11 @@ use std::process::ExitCode;
 /// mimalloc instead of glibc's malloc: Argon2's 19 MiB, 64-byte-aligned work area is never
 /// reused by glibc (each sign-up or login grew the process by ~19 MiB, measured), and
 /// mimalloc also keeps long-lived servers with many sockets less fragmented.
+///
+/// The `system-allocator` feature leaves the system's malloc in place, for heap profilers
+/// that hook malloc (heaptrack) and to compare allocators with `LD_PRELOAD`
+/// (docs/BENCHMARKS.md, "Where the memory goes").
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

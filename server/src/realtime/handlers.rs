@@ -6,13 +6,13 @@
 //! skipped handler. Without an ack callback the answer is simply not sent
 //! (`AckSender::send` is a no-op then).
 
+use super::Shared;
 use super::args::{self, Args};
 use super::error::SocketError;
 use super::limits::MAX_JOINED_PER_SOCKET;
 use super::presence::{self, Transition};
 use super::read_state::raise_and_announce;
 use super::typing::emit_stop;
-use super::{Shared, root};
 use crate::messaging::send_and_announce;
 use chat_wire::event::{
     AUTH_INVALID_TOKEN, AUTH_TOKEN_REQUIRED, CONVERSATION_JOIN, CONVERSATION_LEAVE,
@@ -23,15 +23,18 @@ use chat_wire::socket::{JoinAck, OkAck, ReadAck, ReadReceipt, SendAck, True, Typ
 use chat_wire::{ConversationId, UserId};
 use serde::Serialize;
 use serde_json::Value as Json;
+use socketioxide as sio;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::socket::{DisconnectReason, Sid};
-use socketioxide::{self as sio, SocketIo};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+/// The furthest ahead a socket's expiry is scheduled (a longer-lived token is cut there).
+const LONGEST_DEADLINE: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// What the server knows about an authenticated socket, kept in its extensions.
 #[derive(Debug)]
@@ -39,13 +42,13 @@ pub struct Session {
     pub user: UserId,
     /// The token's `exp` (seconds since the epoch): the socket is closed then.
     pub exp: u64,
+    /// `exp` on the runtime's clock: the socket's deadline in [`Shared::expiries`].
+    deadline: Instant,
     /// Conversations this socket has joined (bounded by [`MAX_JOINED_PER_SOCKET`]).
     joined: Mutex<HashSet<ConversationId>>,
     /// Conversations this user was found to be in, so that typing, which comes in
     /// bursts, does not read the database every time. Participants are never removed.
     member_of: Mutex<HashSet<ConversationId>>,
-    /// The timer that disconnects the socket when its token expires.
-    expiry: Mutex<Option<AbortHandle>>,
     /// Set once the socket's presence, typing and timer have been cleaned up.
     ended: AtomicBool,
     /// Set when the socket overflowed its send buffer and is being closed.
@@ -130,12 +133,17 @@ pub async fn authenticate<A: Adapter>(
         .check(claims.user_id)
         .map_err(|_| HandshakeError::TooManyHandshakes)?;
     shared.unauthenticated.signed_in();
+    let until_expiry = Duration::from_millis(
+        u64::try_from((u128::from(claims.exp) * 1000).saturating_sub(now_millis()))
+            .unwrap_or(u64::MAX),
+    );
     s.extensions.insert(Arc::new(Session {
         user: claims.user_id,
         exp: claims.exp,
+        // Capped: a token may say any `exp`, an `Instant` cannot hold any.
+        deadline: Instant::now() + until_expiry.min(LONGEST_DEADLINE),
         joined: Mutex::new(HashSet::new()),
         member_of: Mutex::new(HashSet::new()),
-        expiry: Mutex::new(None),
         ended: AtomicBool::new(false),
         flooding: AtomicBool::new(false),
         pending: Mutex::new(None),
@@ -145,14 +153,7 @@ pub async fn authenticate<A: Adapter>(
     // would otherwise find no handler and be dropped without an ack. (A refused socket
     // is dropped with its handlers and rooms.)
     s.on_disconnect(on_disconnect::<A>);
-    s.on(CONVERSATION_JOIN, join::<A>);
-    s.on(CONVERSATION_LEAVE, leave::<A>);
-    s.on(MESSAGE_SEND, send::<A>);
-    s.on(TYPING_START, typing_start::<A>);
-    s.on(TYPING_STOP, typing_stop::<A>);
-    s.on(MESSAGE_READ, read::<A>);
-    s.on(CONVERSATION_READ, conversation_read::<A>);
-    s.on_fallback(unknown_event::<A>);
+    s.on_fallback(on_event::<A>);
     s.join(user_room(claims.user_id));
     // Counted before the CONNECT answer, so that once a client is told it is connected,
     // every node counts it (presence, socket cap). The cap check and the count are one
@@ -172,31 +173,16 @@ fn session_of<A: Adapter>(s: &SocketRef<A>) -> Option<Arc<Session>> {
 }
 
 /// A socket passed the handshake (which registered its handlers, joined it to
-/// `user:{id}` and counted it in presence): arm the token-expiry timer.
-pub async fn on_connect<A: Adapter>(
-    s: SocketRef<A>,
-    io: SocketIo<A>,
-    State(shared): State<Arc<Shared>>,
-) {
+/// `user:{id}` and counted it in presence): arm the token's deadline.
+pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(shared): State<Arc<Shared>>) {
     let Some(session) = session_of(&s) else {
         tracing::error!(sid = %s.id, "connected socket without a session: disconnecting");
         disconnect(s);
         return;
     };
     let user = session.user;
-    let until_expiry = Duration::from_millis(
-        u64::try_from((u128::from(session.exp) * 1000).saturating_sub(now_millis()))
-            .unwrap_or(u64::MAX),
-    );
     let sid = s.id;
-    let timer = tokio::spawn(async move {
-        tokio::time::sleep(until_expiry).await;
-        if let Some(socket) = root(&io).and_then(|ns| ns.get_socket(sid)) {
-            tracing::info!(%sid, %user, "token expired: disconnecting the socket");
-            disconnect(socket);
-        }
-    });
-    *locked(&session.expiry) = Some(timer.abort_handle());
+    shared.expiries.arm(session.deadline, sid, user);
 
     if !s.connected() {
         // Closed before on_disconnect could run: clean up here instead (once).
@@ -227,15 +213,13 @@ async fn on_disconnect<A: Adapter>(
     }
 }
 
-/// Undoes a socket's presence, typing and expiry timer, once.
+/// Undoes a socket's presence, typing and expiry deadline, once.
 async fn end_session(shared: &Arc<Shared>, sid: Sid, session: &Session) {
     if session.ended.swap(true, Ordering::SeqCst) {
         return;
     }
     crate::telemetry::socket_closed();
-    if let Some(timer) = locked(&session.expiry).take() {
-        timer.abort();
-    }
+    shared.expiries.disarm(session.deadline, sid);
     let user = session.user;
     for conversation in shared.typing.socket_gone(user, sid) {
         if let Some(io) = shared.io() {
@@ -617,8 +601,30 @@ async fn conversation_read_inner<A: Adapter>(
     })
 }
 
+/// Every client event, dispatched by its name. One fallback handler instead of one
+/// `SocketRef::on` per event: those fill a map of handlers in every socket, about 350
+/// bytes per idle socket (docs/BENCHMARKS.md).
+async fn on_event<A: Adapter>(
+    s: SocketRef<A>,
+    Event(event): Event,
+    args: Args,
+    ack: AckSender<A>,
+    state: State<Arc<Shared>>,
+) {
+    match event.as_str() {
+        CONVERSATION_JOIN => join(s, args, ack, state).await,
+        CONVERSATION_LEAVE => leave(s, args, ack, state).await,
+        MESSAGE_SEND => send(s, args, ack, state).await,
+        TYPING_START => typing_start(s, args, ack, state).await,
+        TYPING_STOP => typing_stop(s, args, ack, state).await,
+        MESSAGE_READ => read(s, args, ack, state).await,
+        CONVERSATION_READ => conversation_read(s, args, ack, state).await,
+        _ => unknown_event(s, &event, ack),
+    }
+}
+
 /// Any other event: logged, and answered `bad_request` if it asked for an ack.
-async fn unknown_event<A: Adapter>(s: SocketRef<A>, Event(event): Event, ack: AckSender<A>) {
+fn unknown_event<A: Adapter>(s: SocketRef<A>, event: &str, ack: AckSender<A>) {
     tracing::debug!(sid = %s.id, event = %event.chars().take(64).collect::<String>(), "unknown event");
     answer::<A, OkAck>(
         &s,

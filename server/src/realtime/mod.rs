@@ -9,7 +9,7 @@
 //! # Layout
 //!
 //! - [`handlers`]: the handshake middleware, the connect/disconnect handlers and one
-//!   `async fn` per client event, registered in one table.
+//!   `async fn` per client event, dispatched by name from one fallback handler.
 //! - [`args`]: the [`args::Args`] extractor and the parsers that turn raw event arguments
 //!   into typed values (wrong shapes become `bad_request` acks, never silence).
 //! - [`error`]: [`error::SocketError`], why an event failed, and the one mapping to the
@@ -23,13 +23,14 @@
 //!   (its room and every participant's user room: the live list without joining).
 //! - [`read_state`]: moving a read watermark and announcing `conversation:read`.
 //! - [`unauthenticated`]: the cap on Engine.IO sessions that have not signed in.
+//! - [`expiry`]: one timer for every socket's token expiry.
 //!
 //! # Lifecycle of a socket
 //!
 //! The handshake middleware verifies the JWT (auth payload `token`, or `?token=`) and
 //! stores a [`handlers::Session`] in the socket's extensions; the connect handler joins
-//! `user:{id}`, counts the socket in [`presence`], and arms a timer that disconnects the
-//! socket when its token expires. The disconnect handler undoes all of it once.
+//! `user:{id}`, counts the socket in [`presence`], and arms its token's deadline in
+//! [`expiry`], which disconnects the socket then. The disconnect handler undoes all of it once.
 //!
 //! # One node or a cluster
 //!
@@ -43,6 +44,7 @@
 pub mod args;
 pub mod audience;
 pub mod error;
+pub mod expiry;
 pub mod handlers;
 pub mod limits;
 pub mod pg_driver;
@@ -82,6 +84,7 @@ use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::operators::BroadcastOperators;
+use socketioxide::socket::Sid;
 use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder, TransportType};
 use socketioxide_postgres::{CustomPostgresAdapter, PostgresAdapterConfig, PostgresAdapterCtr};
 use socketioxide_redis::drivers::redis::redis_client;
@@ -101,6 +104,12 @@ const ADAPTER_CONNECTIONS: u32 = 4;
 
 /// The path prefix of the Engine.IO endpoint.
 pub const SOCKET_IO_PATH: &str = "/socket.io";
+
+/// The initial capacity of each WebSocket's read buffer (engineioxide's default is 4 KiB),
+/// allocated for every connection, idle or not. Chat frames are a few hundred bytes; a
+/// larger frame grows the buffer as it arrives (bounded by `MAX_PAYLOAD_BYTES`). 3 KiB less
+/// per idle socket (docs/BENCHMARKS.md).
+pub const WS_READ_BUFFER_BYTES: usize = 1024;
 
 /// What every handler shares. Handlers reach it through socketioxide's `State`
 /// extractor; REST reaches it through [`Realtime`].
@@ -134,6 +143,8 @@ pub struct Shared {
     pub typing: Arc<TypingRegistry>,
     /// Engine.IO sessions not signed in yet (`MAX_UNAUTHENTICATED_SESSIONS`).
     pub unauthenticated: unauthenticated::UnauthenticatedSessions,
+    /// Every socket's token deadline.
+    pub expiries: expiry::Expiries,
     /// Set when shutdown starts: new handshakes and new sends are refused.
     closing: AtomicBool,
     /// Sends running now (`message:send` handlers until their ack, and each store and
@@ -227,6 +238,17 @@ impl Io {
     async fn close(&self) {
         with_io!(self, |io| io.close().await)
     }
+
+    /// Closes the socket `sid` if it is connected to this node.
+    pub fn disconnect_local(&self, sid: Sid) {
+        with_io!(self, |io| {
+            if let Some(socket) = root(io).and_then(|ns| ns.get_socket(sid))
+                && let Err(e) = socket.disconnect()
+            {
+                tracing::debug!(%sid, error = %e, "disconnecting a socket that is already closed");
+            }
+        })
+    }
 }
 
 /// The tower layer of whichever adapter runs.
@@ -297,6 +319,7 @@ fn builder() -> SocketIoBuilder {
         .connect_timeout(unauthenticated::CONNECT_TIMEOUT)
         .ws_max_message_size(max)
         .ws_max_frame_size(max)
+        .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
 }
 
 /// `url` with `protocol=resp3` (the Redis driver receives pub/sub messages as RESP3
@@ -341,7 +364,7 @@ impl Realtime {
         cluster: Option<Cluster>,
     ) -> anyhow::Result<Realtime> {
         let adapter = &config.cluster_adapter;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new_cyclic(|shared: &std::sync::Weak<Shared>| Shared {
             db,
             jwt,
             send_limiter,
@@ -358,6 +381,16 @@ impl Realtime {
             unauthenticated: unauthenticated::UnauthenticatedSessions::new(
                 config.max_unauthenticated_sessions,
             ),
+            // Weak: the task must not keep the server alive (it ends with `Shared`).
+            expiries: expiry::Expiries::start({
+                let shared = shared.clone();
+                move |sid, user| {
+                    if let Some(io) = shared.upgrade().as_ref().and_then(|s| s.io()) {
+                        tracing::info!(%sid, %user, "token expired: disconnecting the socket");
+                        io.disconnect_local(sid);
+                    }
+                }
+            }),
             closing: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             drained: Notify::new(),
@@ -751,5 +784,19 @@ mod tests {
             assert_eq!(uri.query(), Some("EIO=4&transport=websocket"));
             assert!(!within(uri.path().as_bytes()), "{uri}");
         }
+    }
+
+    /// engineioxide gives each socket a packet channel whose first block of 32 slots is
+    /// allocated up front, so an idle socket pays 32 slots. Published engineioxide-core
+    /// makes a slot 184 bytes (5.9 KiB per socket); the patch in patches/ (boxed open
+    /// packet, one inline packet) makes it 48. This fails if an upgrade or a dropped
+    /// `[patch]` brings the big slot back.
+    #[test]
+    fn a_queued_packet_slot_stays_small() {
+        let slot = std::mem::size_of::<engineioxide_core::PacketBuf>();
+        assert!(
+            slot <= 48,
+            "engineioxide_core::PacketBuf is {slot} bytes; see patches/README.md"
+        );
     }
 }
