@@ -188,6 +188,36 @@ async fn a_request_head_that_never_ends_is_cut_off() {
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
 }
 
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn(|c| c.header_read_timeout = std::time::Duration::from_secs(1)).await;
+    let host = app.address.trim_start_matches("http://");
+    // One whole request on a keep-alive connection, then nothing: hyper starts the header
+    // read timeout again when the connection goes idle, so an idle HTTP client (a REST
+    // pool kept beside each socket) does not hold a connection on the server for ever.
+    let mut idle = tokio::net::TcpStream::connect(host).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 4096];
+    let mut answered = Vec::new();
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match idle.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => answered.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        String::from_utf8_lossy(&answered).starts_with("HTTP/1.1 200"),
+        "the request was answered first"
+    );
+    assert!(outcome.is_ok(), "the server kept the idle connection open");
+}
+
 /// A polling handshake, which opens an Engine.IO session without signing in.
 async fn handshake(app: &TestApp) -> Response {
     app.get("/socket.io/?EIO=4&transport=polling", None).await
