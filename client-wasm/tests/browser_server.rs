@@ -70,11 +70,22 @@ async fn two_engines_chat_and_the_ack_turns_sending_into_sent() {
         has_message(s, conversation, "hi alice", "sent")
     })
     .await;
+    let texts = |e: &ChatEngine| -> Vec<String> {
+        messages(&e.snapshot(), conversation)
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect()
+    };
     assert_eq!(
-        messages(&a.snapshot(), conversation),
-        messages(&b.snapshot(), conversation),
+        texts(&a),
+        texts(&b),
         "both see one timeline, in the same order"
     );
+    // Bob's answer moved his watermark past Alice's message (SPEC section 9): she sees it read.
+    wait_for(&a, "alice's message read by bob", TIMEOUT, |s| {
+        has_message(s, conversation, "hello bob", "read")
+    })
+    .await;
     a.destroy().unwrap();
     b.destroy().unwrap();
 }
