@@ -62,8 +62,20 @@ async fn steady_chat_reports_every_message_delivered_once() {
     for key in ["failed", "losses", "duplicates", "order_errors"] {
         assert_eq!(integrity[key], 0, "{key}: {report:#}");
     }
-    // Each message has one other participant, who hears it live.
-    assert_eq!(report["delivery"]["count"].as_u64().unwrap(), acked);
+    // Each message has one other participant, who hears it live: its delivery time is
+    // measured once at most. Under load a message can overtake another (two group
+    // commits broadcast out of order), and the recipient's engine then fetches the one it
+    // missed in a catch-up page, where no live delivery is timed; that the message still
+    // arrived exactly once is the integrity check above.
+    let delivered = report["delivery"]["count"].as_u64().unwrap();
+    assert!(
+        delivered <= acked,
+        "{delivered} deliveries timed for {acked} messages"
+    );
+    assert!(
+        delivered * 10 >= acked * 9,
+        "only {delivered} of {acked} deliveries timed"
+    );
     assert_eq!(report["ack"]["count"].as_u64().unwrap(), acked);
     assert!(report["server_memory"]["after_bytes"].as_u64().unwrap() > 0);
 }
