@@ -30,9 +30,24 @@ async function openTab(person, server, conversationId) {
   return person.page;
 }
 
-/** Drives one tab (page) with the same helpers as a person. */
-function tab(person, page) {
-  return person.inPage(page);
+/**
+ * A server, a browser, and Alice (in a context `prepare` may set up) and Bob, started
+ * before the enclosing describe's tests and closed after them.
+ */
+function aliceAndBob({ prepare } = {}) {
+  const world = {};
+  before(async () => {
+    world.server = await Server.start();
+    world.browser = await launchBrowser();
+    world.alice = await Person.open(world.browser, world.server, uniqueName("alice"), { prepare });
+    world.bob = await Person.open(world.browser, world.server, uniqueName("bob"));
+  });
+  after(async () => {
+    for (const person of [world.alice, world.bob]) await person?.close();
+    await world.browser?.close();
+    await world.server?.close();
+  });
+  return world;
 }
 
 /** The client (tab) holding the lock of the shared engine, seen from `page`. */
@@ -50,26 +65,12 @@ async function waitStored(person, text) {
 }
 
 describe("tabs of one browser", () => {
-  let server;
-  let browser;
-  let alice;
-  let bob;
+  const world = aliceAndBob();
   let conversation;
   const tabs = [];
 
-  before(async () => {
-    server = await Server.start();
-    browser = await launchBrowser();
-    alice = await Person.open(browser, server, uniqueName("alice"));
-    bob = await Person.open(browser, server, uniqueName("bob"));
-  });
-  after(async () => {
-    for (const person of [alice, bob]) await person?.close();
-    await browser?.close();
-    await server?.close();
-  });
-
   test("three tabs hold one socket; each tab's message reaches the other user once, in order", async () => {
+    const { server, alice, bob } = world;
     await alice.signUp();
     await bob.signUp();
     conversation = await alice.startConversation([bob.username]);
@@ -77,47 +78,49 @@ describe("tabs of one browser", () => {
     tabs.push(await openTab(alice, server, conversation));
     tabs.push(await openTab(alice, server, conversation));
     await bob.openConversation(conversation);
-    for (const page of tabs) await tab(alice, page).waitConnected();
+    for (const page of tabs) await alice.inPage(page).waitConnected();
     await bob.waitConnected();
     await waitForSockets(server, 2); // one for Alice's three tabs, one for Bob
 
     const sent = ["from the first tab", "from the second tab", "from the third tab"];
     for (const [index, page] of tabs.entries()) {
-      const t = tab(alice, page);
+      const t = alice.inPage(page);
       await t.send(sent[index]);
       await waitStored(t, sent[index]);
     }
     await bob.waitForTexts(sent);
-    for (const page of tabs) await tab(alice, page).waitForTexts(sent);
+    for (const page of tabs) await alice.inPage(page).waitForTexts(sent);
     await waitForSockets(server, 2);
-    await tab(alice, tabs[1]).screenshot("12-tabs-follower");
+    await alice.inPage(tabs[1]).screenshot("12-tabs-follower");
   });
 
   test("typing and read state from a follower reach the other user", async () => {
-    const follower = tab(alice, tabs[2]);
+    const { server, alice, bob } = world;
+    const follower = alice.inPage(tabs[2]);
     await follower.byTestId("message-input").pressSequentially("typ");
     await bob.byTestId("typing-indicator").waitFor();
     // The leading tab goes back to the list: only the followers show the room, which stays
     // joined for them, and it is their reading that Bob sees.
-    await tab(alice, tabs[0]).byTestId("back-button").click();
-    await tab(alice, tabs[0]).byTestId("conversation-list").waitFor();
+    await alice.inPage(tabs[0]).byTestId("back-button").click();
+    await alice.inPage(tabs[0]).byTestId("conversation-list").waitFor();
     await bob.send("did you see this?");
     await bob.waitForStatus("did you see this?", "read");
     await follower.waitForTexts(["from the first tab", "from the second tab", "from the third tab", "did you see this?"]);
   });
 
   test("the leading tab closes with messages queued: a follower leads within 2 s and each message arrives once", async () => {
+    const { server, alice, bob } = world;
     const [leader, first, second] = tabs;
     await alice.context.setOffline(true);
-    const one = tab(alice, first);
+    const one = alice.inPage(first);
     await one.page.getByText("Connection lost. Retrying...").waitFor();
     await one.send("queued offline 1");
-    await tab(alice, second).send("queued offline 2");
+    await alice.inPage(second).send("queued offline 2");
     await one.waitForStatus("queued offline 1", "sending");
     const before = await leaderClient(first);
     assert.notEqual(before, null);
     await alice.context.setOffline(false);
-    await tab(alice, second).send("sent as the leader closes");
+    await alice.inPage(second).send("sent as the leader closes");
     const closed = Date.now();
     await leader.close();
     await eventually(async () => {
@@ -148,7 +151,7 @@ describe("tabs of one browser", () => {
       "sent as the leader closes",
     ];
     await bob.waitForTexts(expected);
-    for (const page of [first, second]) await tab(alice, page).waitForTexts(expected);
+    for (const page of [first, second]) await alice.inPage(page).waitForTexts(expected);
     for (const text of expected.slice(4)) await one.waitForStatus(text, "read");
     await waitForSockets(server, 2);
     assert.deepEqual(alice.errors, []);
@@ -157,31 +160,18 @@ describe("tabs of one browser", () => {
 });
 
 describe("a browser without Web Locks", () => {
-  let server;
-  let browser;
-  let alice;
-  let bob;
-
-  before(async () => {
-    server = await Server.start();
-    browser = await launchBrowser();
-    // Removed before the app loads: each tab runs its own engine.
-    const prepare = (context) => context.addInitScript(() => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined }));
-    alice = await Person.open(browser, server, uniqueName("alice"), { prepare });
-    bob = await Person.open(browser, server, uniqueName("bob"));
-  });
-  after(async () => {
-    for (const person of [alice, bob]) await person?.close();
-    await browser?.close();
-    await server?.close();
+  // Removed before the app loads: each tab runs its own engine.
+  const world = aliceAndBob({
+    prepare: (context) => context.addInitScript(() => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined })),
   });
 
   test("one tab's successful send keeps the other tab's queued messages, which a reopened tab delivers once", async () => {
+    const { server, alice, bob } = world;
     await alice.signUp();
     await bob.signUp();
     const conversation = await alice.startConversation([bob.username]);
-    const first = tab(alice, alice.page);
-    const second = tab(alice, await openTab(alice, server, conversation));
+    const first = alice.inPage(alice.page);
+    const second = alice.inPage(await openTab(alice, server, conversation));
     await bob.openConversation(conversation);
     await first.waitConnected();
     await second.waitConnected();
@@ -198,7 +188,7 @@ describe("a browser without Web Locks", () => {
     await bob.waitForTexts(["first tab, offline"]);
     await first.page.close();
 
-    const reopened = tab(alice, await openTab(alice, server, conversation));
+    const reopened = alice.inPage(await openTab(alice, server, conversation));
     await reopened.waitForTexts(["first tab, offline", "second tab, offline"]);
     await bob.waitForTexts(["first tab, offline", "second tab, offline"]);
     await reopened.waitForStatus("second tab, offline", "read");
@@ -207,24 +197,10 @@ describe("a browser without Web Locks", () => {
 });
 
 describe("two accounts in one browser", () => {
-  let server;
-  let browser;
-  let alice;
-  let bob;
-
-  before(async () => {
-    server = await Server.start();
-    browser = await launchBrowser();
-    alice = await Person.open(browser, server, uniqueName("alice"));
-    bob = await Person.open(browser, server, uniqueName("bob"));
-  });
-  after(async () => {
-    for (const person of [alice, bob]) await person?.close();
-    await browser?.close();
-    await server?.close();
-  });
+  const world = aliceAndBob();
 
   test("never share a connection or messages", async () => {
+    const { server, alice, bob } = world;
     await bob.signUp();
     const carol = alice.inPage(alice.page, uniqueName("carol"));
     await carol.signUp(); // registered in Alice's browser, then signed out there
@@ -237,12 +213,12 @@ describe("two accounts in one browser", () => {
     await carolsTab.page.evaluate(() => localStorage.removeItem("chat.session"));
     await carolsTab.page.reload();
     await carolsTab.signIn();
-    await tab(alice, alice.page).waitConnected();
+    await alice.inPage(alice.page).waitConnected();
     await carolsTab.waitConnected();
     await bob.waitConnected();
     await waitForSockets(server, 3); // Alice's, Carol's and Bob's
 
-    await tab(alice, alice.page).send("from alice");
+    await alice.inPage(alice.page).send("from alice");
     await bob.openConversation(withBob);
     await bob.waitForTexts(["from alice"]);
     assert.equal(await carolsTab.byTestId(`conversation-item-${withBob}`).count(), 0, "Carol's tab does not see Alice's conversation");

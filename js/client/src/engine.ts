@@ -137,7 +137,7 @@ export async function createWith(
     userId,
     transport: options.transport ?? "websocket",
     startEngine: () => callOver(construct(ownOutbox), reachability, lifecycle),
-    refusal: (number, a, b) => refusal(number, a, b),
+    refusal,
     coordination,
   });
   return new ChatEngineOverCall(call);
