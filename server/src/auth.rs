@@ -5,6 +5,7 @@
 
 use crate::abuse::AbuseLimits;
 use crate::error::AppError;
+use crate::hashing::HashingThreads;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, Params};
@@ -105,11 +106,11 @@ pub struct Passwords {
     /// A hash of a random password, verified against when the username is unknown so
     /// that login takes as long for a missing user as for a wrong password.
     decoy: Arc<str>,
-    /// At most one hash per core but one at a time: each takes 19 MiB and a core's worth
-    /// of CPU, so a sign-up or login flood would otherwise grow memory without bound (the
-    /// allocator keeps what the blocking threads used) and starve message delivery. The
-    /// rest wait their turn, in [`Self::queue`].
-    permits: Arc<Semaphore>,
+    /// At most one hash per core but one at a time, on threads of the lowest priority:
+    /// each takes 19 MiB and a core's worth of CPU, so a sign-up or login flood would
+    /// otherwise grow memory without bound and starve message delivery. The rest wait
+    /// their turn, in [`Self::queue`].
+    threads: HashingThreads,
     /// Hashes admitted (running or waiting for a permit). When it is full the next is
     /// refused at once with `rate_limited`: a queue without bound would only make every
     /// sign-in slower until clients time out.
@@ -140,7 +141,7 @@ impl Passwords {
             argon2,
             decoy: decoy.into(),
             // One core stays free for delivery.
-            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+            threads: HashingThreads::start(cores.saturating_sub(1)),
             queue: Arc::new(Semaphore::new(queue)),
         }
     }
@@ -169,19 +170,21 @@ impl Passwords {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
-        let _admitted = self.admit()?;
+        let admitted = self.admit()?;
         let argon2 = self.argon2.clone();
-        let _permit = self.permit().await?;
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            argon2
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
-        })
-        .await
-        .map_err(anyhow::Error::new)?
-        .map_err(AppError::Internal)
+        self.threads
+            .run(move || {
+                // The place in the queue is given back when the hash is done or dropped.
+                let _admitted = admitted;
+                let salt = SaltString::generate(&mut OsRng);
+                argon2
+                    .hash_password(password.as_bytes(), &salt)
+                    .map(|h| h.to_string())
+                    .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+            })
+            .await
+            .map_err(anyhow::Error::new)?
+            .map_err(AppError::Internal)
     }
 
     /// Whether `password` matches `hash`; with `None`, checks against the decoy and
@@ -190,26 +193,20 @@ impl Passwords {
         let argon2 = self.argon2.clone();
         let decoy = self.decoy.clone();
         let known = hash.is_some();
-        let _admitted = self.admit()?;
-        let _permit = self.permit().await?;
-        let matched = tokio::task::spawn_blocking(move || {
-            let hash = hash.as_deref().unwrap_or(&decoy);
-            match PasswordHash::new(hash) {
-                Ok(parsed) => argon2.verify_password(password.as_bytes(), &parsed).is_ok(),
-                Err(_) => false,
-            }
-        })
-        .await
-        .map_err(anyhow::Error::new)?;
-        Ok(known && matched)
-    }
-
-    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
-        // The semaphore is never closed; if it were, hashing could not go on.
-        self.permits
-            .acquire()
+        let admitted = self.admit()?;
+        let matched = self
+            .threads
+            .run(move || {
+                let _admitted = admitted;
+                let hash = hash.as_deref().unwrap_or(&decoy);
+                match PasswordHash::new(hash) {
+                    Ok(parsed) => argon2.verify_password(password.as_bytes(), &parsed).is_ok(),
+                    Err(_) => false,
+                }
+            })
             .await
-            .map_err(|e| AppError::Internal(anyhow::Error::new(e)))
+            .map_err(anyhow::Error::new)?;
+        Ok(known && matched)
     }
 }
 
@@ -268,20 +265,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hashing_waits_for_a_permit_while_every_core_is_hashing() {
+    async fn hashing_waits_while_every_hashing_thread_is_busy() {
         let passwords = Passwords::for_tests();
-        let cores = u32::try_from(passwords.permits.available_permits()).unwrap();
-        let busy = passwords
-            .permits
-            .clone()
-            .acquire_many_owned(cores)
-            .await
-            .unwrap();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let blocked = std::sync::Arc::new(std::sync::Mutex::new(blocked));
+        let mut busy = Vec::new();
+        let mut started = Vec::new();
+        for _ in 0..passwords.threads.count() {
+            let (began, began_now) = tokio::sync::oneshot::channel::<()>();
+            let (threads, blocked) = (passwords.threads.clone(), blocked.clone());
+            busy.push(tokio::spawn(async move {
+                threads
+                    .run(move || {
+                        let _ = began.send(());
+                        let _ = blocked.lock().map(|b| b.recv());
+                    })
+                    .await
+            }));
+            started.push(began_now);
+        }
+        for began in started {
+            began.await.expect("a hashing thread took a busy job");
+        }
         let mut hashing = std::pin::pin!(passwords.hash("a long enough password".into()));
         assert!(futures_util::poll!(&mut hashing).is_pending());
         let mut verifying = std::pin::pin!(passwords.verify("x".into(), None));
         assert!(futures_util::poll!(&mut verifying).is_pending());
-        drop(busy);
+        for _ in &busy {
+            release.send(()).expect("busy jobs wait");
+        }
         assert!(hashing.await.is_ok());
         assert!(!verifying.await.unwrap());
     }

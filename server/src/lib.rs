@@ -15,6 +15,7 @@
 //!   message changes besides: the list's last message and activity, the sender's read
 //!   watermark); `read_state` holds the watermarks and `list` the conversation list.
 //! - [`auth`]: JWT issue/verify (HS256), Argon2 passwords, the [`auth::AuthUser`] extractor.
+//! - [`hashing`]: the low-priority threads that run Argon2.
 //! - [`messaging`]: sending a message, for the HTTP fallback and `message:send` alike:
 //!   validate, rate-limit, store and announce `message:new`, as one task that finishes
 //!   even when the caller is dropped (an HTTP client hanging up).
@@ -54,6 +55,7 @@ pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hashing;
 pub mod messaging;
 pub mod names;
 pub mod origins;
