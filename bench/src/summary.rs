@@ -420,6 +420,41 @@ mod tests {
     }
 
     #[test]
+    fn a_big_group_run_shows_the_servers_cpu_under_its_table() {
+        let cpu = |cpu_seconds: f64| {
+            json!({ "connected": 10, "connections": 10, "delivery": { "p99_ms": 4.0 },
+                    "server_cpu": { "cpu_seconds": cpu_seconds, "window_seconds": 30.0,
+                                    "cores": cpu_seconds / 30.0, "per_message_us": 2500.0 } })
+        };
+        let runs = [
+            Run {
+                scenario: "big-group",
+                ..run(Target::Rust, 1, cpu(1.5))
+            },
+            Run {
+                scenario: "big-group",
+                ..run(Target::Peer, 1, cpu(6.0))
+            },
+        ];
+        let summary = markdown(&runs, "m");
+        assert!(
+            summary.contains("| 1 | chat-server (Rust) | 1.50 | 30.0 | 5 | 2500 |"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("| 1 | Node.js peer | 6.00 | 30.0 | 20 | 2500 |"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("delivery p99 (ms), the peer's ÷ chat-server's"),
+            "{summary}"
+        );
+        // Scenarios without the figure get no CPU table.
+        let idle = markdown(&[run(Target::Rust, 1, json!({}))], "m");
+        assert!(!idle.contains("CPU s"), "{idle}");
+    }
+
+    #[test]
     fn runs_of_different_commits_are_named_with_their_commit() {
         let mut new = json!({});
         provenance::record(&mut new, "def456-dirty", "m");
