@@ -35,7 +35,8 @@ use std::process::Command;
     about = "Benchmark chat-server against the Node.js peer"
 )]
 struct Cli {
-    /// Scenarios to run: steady, ramp, idle, storm (default: all).
+    /// Scenarios to run: steady, ramp, idle, storm, storm-5000, big-group (default: the
+    /// first four).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Rounds per scenario (each round runs both servers, in alternating order).
@@ -130,7 +131,11 @@ fn main() -> anyhow::Result<()> {
             }
             for target in order {
                 println!("==> {} round {round}: {}", scenario.name, target.label());
-                let database = format!("bench_{}_{}_{round}", target.key(), scenario.name);
+                let database = format!(
+                    "bench_{}_{}_{round}",
+                    target.key(),
+                    scenario.name.replace('-', "_")
+                );
                 let server = Server::start(&root, target, &cli.postgres, &database)?;
                 let report = scenario.run(&root, &server);
                 server.stop();
@@ -169,8 +174,9 @@ fn read_reports(out: &Path) -> anyhow::Result<Vec<summary::Run>> {
         let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        let parts: Vec<&str> = stem.split('-').collect();
-        let [scenario, server, round] = parts[..] else {
+        // `{scenario}-{server}-{round}`, where the scenario's name may hold `-` itself.
+        let parts: Vec<&str> = stem.rsplitn(3, '-').collect();
+        let [round, server, scenario] = parts[..] else {
             continue;
         };
         let (Ok(scenario), Ok(target), Ok(round)) = (
@@ -189,11 +195,7 @@ fn read_reports(out: &Path) -> anyhow::Result<Vec<summary::Run>> {
             report,
         });
     }
-    let scenario_order = |name: &str| {
-        ["steady", "ramp", "idle", "storm"]
-            .iter()
-            .position(|s| *s == name)
-    };
+    let scenario_order = |name: &str| scenarios::NAMES.iter().position(|s| *s == name);
     results.sort_by_key(|run| {
         // Odd rounds ran chat-server first, even rounds the peer.
         let first = (run.round % 2 == 1) == (run.target == Target::Rust);

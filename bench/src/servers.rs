@@ -190,6 +190,8 @@ fn command_line(root: &Path, target: Target, port: u16, database_url: &str) -> C
                 ("PASSWORD_HASH_QUEUE".into(), "1000000".into()),
                 ("REST_REQUESTS_PER_USER".into(), "1000000".into()),
                 ("CONVERSATIONS_PER_USER".into(), "1000000".into()),
+                // The big-group scenario's groups of 500 (the peer takes up to 1,000).
+                ("MAX_PARTICIPANTS".into(), "1000".into()),
                 ("MAX_UNAUTHENTICATED_SESSIONS".into(), "1000000".into()),
                 ("HANDSHAKES_PER_USER_PER_SEC".into(), "1000000".into()),
             ],

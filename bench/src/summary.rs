@@ -29,7 +29,7 @@ fn cell(value: Option<f64>, decimals: usize) -> String {
 /// Each scenario's headline figure, and whether lower is better.
 fn headline(scenario: &str) -> (&'static str, &'static [&'static str], bool) {
     match scenario {
-        "steady" => ("delivery p99 (ms)", &["delivery", "p99_ms"], true),
+        "steady" | "big-group" => ("delivery p99 (ms)", &["delivery", "p99_ms"], true),
         "ramp" => (
             "sustained msgs/s (p99 < 100 ms)",
             &["sustained_rate"],
@@ -100,6 +100,7 @@ pub fn markdown(runs: &[Run], machine: &str) -> String {
         if scenario == "ramp" {
             ramp_steps(&mut out, runs);
         }
+        server_cpu(&mut out, &scenario_runs);
         let (what, path, lower_is_better) = headline(scenario);
         let rounds: Vec<usize> = {
             let mut rounds: Vec<usize> = runs
@@ -197,6 +198,36 @@ fn measured(runs: &[&Run]) -> String {
             .collect(),
     };
     format!("Measured: {}.", parts.join("; "))
+}
+
+/// The server's CPU while sending, for the runs that measured it (big-group).
+fn server_cpu(out: &mut String, runs: &[&Run]) {
+    let measured: Vec<&&Run> = runs
+        .iter()
+        .filter(|run| run.report.get("server_cpu").is_some_and(|c| !c.is_null()))
+        .collect();
+    if measured.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "\nServer CPU from the first send until every message was acked and delivered.\n\n\
+         | round | server | CPU s | window s | % of a core | CPU µs per message |\n\
+         |---|---|---|---|---|---|\n"
+    );
+    for run in measured {
+        let cpu = &run.report["server_cpu"];
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            run.round,
+            run.target.label(),
+            cell(number(cpu, &["cpu_seconds"]), 2),
+            cell(number(cpu, &["window_seconds"]), 1),
+            cell(number(cpu, &["cores"]).map(|c| c * 100.0), 0),
+            cell(number(cpu, &["per_message_us"]), 0),
+        );
+    }
 }
 
 /// Each ramp step of each run: acked rate and delivery p50 / p99 at every offered rate.
@@ -386,6 +417,41 @@ mod tests {
             Some("AMD EPYC, 2 cores, 24 GiB")
         );
         assert!(summary.contains("Measured: commit not recorded.\n"));
+    }
+
+    #[test]
+    fn a_big_group_run_shows_the_servers_cpu_under_its_table() {
+        let cpu = |cpu_seconds: f64| {
+            json!({ "connected": 10, "connections": 10, "delivery": { "p99_ms": 4.0 },
+                    "server_cpu": { "cpu_seconds": cpu_seconds, "window_seconds": 30.0,
+                                    "cores": cpu_seconds / 30.0, "per_message_us": 2500.0 } })
+        };
+        let runs = [
+            Run {
+                scenario: "big-group",
+                ..run(Target::Rust, 1, cpu(1.5))
+            },
+            Run {
+                scenario: "big-group",
+                ..run(Target::Peer, 1, cpu(6.0))
+            },
+        ];
+        let summary = markdown(&runs, "m");
+        assert!(
+            summary.contains("| 1 | chat-server (Rust) | 1.50 | 30.0 | 5 | 2500 |"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("| 1 | Node.js peer | 6.00 | 30.0 | 20 | 2500 |"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("delivery p99 (ms), the peer's ÷ chat-server's"),
+            "{summary}"
+        );
+        // Scenarios without the figure get no CPU table.
+        let idle = markdown(&[run(Target::Rust, 1, json!({}))], "m");
+        assert!(!idle.contains("CPU s"), "{idle}");
     }
 
     #[test]

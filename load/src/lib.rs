@@ -11,9 +11,10 @@
 //! - [`fleet`]: one engine per user, its event pump, and the shared [`fleet::Recorder`].
 //! - [`verify`]: after a run, every acked message in every participant's timeline exactly
 //!   once, in seq order, without gaps.
-//! - [`scenario`]: steady chat, max-rate ramp, idle connections, reconnect storm.
+//! - [`scenario`]: steady chat, max-rate ramp, idle connections, reconnect storm, big
+//!   groups.
 //! - [`report`]: latency summaries, the human table and `--json`.
-//! - [`memory`]: a server process's resident memory.
+//! - [`memory`]: a server process's resident memory and CPU time.
 //! - [`chaos`]: the chaos soak: real `chat-server` processes, a private PostgreSQL and a
 //!   fault-injecting TCP proxy, and the end-to-end checks after healing.
 
@@ -78,7 +79,7 @@ impl Shape {
 }
 
 /// Parses `--sockets-per-user`: 1 to 16 (the server's per-user cap).
-fn sockets_per_user(text: &str) -> Result<usize, String> {
+pub fn sockets_per_user(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n @ 1..=16) => Ok(n),
         _ => Err(format!(

@@ -3,7 +3,7 @@
 // A command-line tool talks on stdout.
 #![allow(clippy::print_stdout)]
 
-use chat_load::{Common, Shape, memory, scenario, seconds};
+use chat_load::{Common, Shape, memory, scenario, seconds, sockets_per_user};
 use clap::{Parser, Subcommand};
 use std::time::Duration;
 
@@ -74,6 +74,27 @@ enum Scenario {
         #[arg(long)]
         restart: Option<String>,
     },
+    /// A few large groups (every user in one) at a low rate: each message fans out to a
+    /// whole group. Delivery latency, losses, duplicates, and the server's CPU time while
+    /// sending (with `--server-pid`).
+    BigGroup {
+        /// Groups (conversations).
+        #[arg(long, default_value_t = 20)]
+        groups: usize,
+        /// Members (users) per group. The server must allow groups this large
+        /// (`MAX_PARTICIPANTS`, 256 by default, counts the members but the creator).
+        #[arg(long, default_value_t = 500)]
+        members: usize,
+        /// Engines (sockets) per user.
+        #[arg(long, default_value_t = 1, value_parser = sockets_per_user)]
+        sockets_per_user: usize,
+        /// Messages per second, over all groups.
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// How long to send.
+        #[arg(long, default_value = "30", value_parser = seconds)]
+        duration: Duration,
+    },
 }
 
 #[tokio::main]
@@ -107,6 +128,20 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Idle { shape, hold } => scenario::idle::run(&cli.common, &shape, hold).await?,
         Scenario::Storm { shape, restart } => {
             scenario::storm::run(&cli.common, &shape, restart.as_deref()).await?
+        }
+        Scenario::BigGroup {
+            groups,
+            members,
+            sockets_per_user,
+            rate,
+            duration,
+        } => {
+            let groups = scenario::big_group::Groups {
+                groups,
+                members,
+                sockets_per_user,
+            };
+            scenario::big_group::run(&cli.common, groups, rate, duration).await?
         }
     };
     if cli.common.json {

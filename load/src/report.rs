@@ -93,6 +93,19 @@ pub struct ServerMemory {
     pub per_connection_bytes: f64,
 }
 
+/// The server's CPU while messages were sent (the big-group scenario).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ServerCpu {
+    /// CPU seconds (user + system, all threads) the server process used in the window.
+    pub cpu_seconds: f64,
+    /// The window: from the first send until every message was acked and delivered.
+    pub window_seconds: f64,
+    /// `cpu_seconds / window_seconds`: 1.0 is one core busy all the time.
+    pub cores: f64,
+    /// CPU microseconds per acked message (each fanned out to a whole group).
+    pub per_message_us: f64,
+}
+
 /// One step of a ramp.
 #[derive(Clone, Debug, Serialize)]
 pub struct RampStep {
@@ -125,6 +138,7 @@ pub struct Report {
     pub recovered: Option<usize>,
     pub integrity: Option<Integrity>,
     pub server_memory: Option<ServerMemory>,
+    pub server_cpu: Option<ServerCpu>,
     pub ramp: Vec<RampStep>,
     /// The highest ramp rate whose delivery p99 stayed under the limit without loss.
     pub sustained_rate: Option<f64>,
@@ -229,6 +243,16 @@ impl Report {
                 m.after_bytes as f64 / 1048576.0,
                 m.after_connections,
                 m.per_connection_bytes / 1024.0
+            );
+        }
+        if let Some(c) = &self.server_cpu {
+            let _ = writeln!(
+                out,
+                "  server CPU             {:.2} s in {:.1} s ({:.0}% of a core): {:.0} µs per message",
+                c.cpu_seconds,
+                c.window_seconds,
+                100.0 * c.cores,
+                c.per_message_us
             );
         }
         out

@@ -81,6 +81,58 @@ async fn steady_chat_reports_every_message_delivered_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_groups_deliver_every_message_to_every_other_socket_once_and_report_server_cpu() {
+    let server = spawn_server().await;
+    let (groups, members, sockets) = (3, 4, 2);
+    let (ok, report) = chat_load(
+        &server,
+        &[
+            "big-group",
+            "--groups",
+            "3",
+            "--members",
+            "4",
+            "--sockets-per-user",
+            "2",
+            "--rate",
+            "12",
+            "--duration",
+            "1.5",
+        ],
+    )
+    .await;
+    assert!(ok, "{report:#}");
+    assert_eq!(report["scenario"], "big-group");
+    assert_eq!(report["users"], groups * members);
+    assert_eq!(report["participants"], members);
+    assert_eq!(report["connected"], groups * members * sockets);
+    let integrity = &report["integrity"];
+    let acked = integrity["acked"].as_u64().unwrap();
+    assert!(acked >= 12, "about 18 messages offered, {acked} acked");
+    for key in ["failed", "losses", "duplicates", "order_errors"] {
+        assert_eq!(integrity[key], 0, "{key}: {report:#}");
+    }
+    // Every socket of the group but the sender's own hears each message; live deliveries
+    // are timed once at most (see the steady test for the ones a catch-up page brings).
+    let recipients = (members - 1) * sockets;
+    let delivered = report["delivery"]["count"].as_u64().unwrap();
+    assert!(
+        delivered <= acked * recipients,
+        "{delivered} deliveries timed for {acked} messages to {recipients} sockets each"
+    );
+    assert!(
+        delivered * 10 >= acked * recipients * 9,
+        "only {delivered} of {} deliveries timed",
+        acked * recipients
+    );
+    // `--server-pid` is this test process, which runs the server: its CPU time grew.
+    let cpu = &report["server_cpu"];
+    assert!(cpu["cpu_seconds"].as_f64().unwrap() > 0.0, "{report:#}");
+    assert!(cpu["window_seconds"].as_f64().unwrap() >= 1.5, "{report:#}");
+    assert!(cpu["per_message_us"].as_f64().unwrap() > 0.0, "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnect_storm_brings_every_client_back() {
     let server = spawn_server().await;
     let (ok, report) = chat_load(

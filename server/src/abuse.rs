@@ -1,6 +1,7 @@
 //! The limits on what one client address or one signed-in user can make the REST API do
 //! (docs/SECURITY.md): sign-in attempts per address and per username, authenticated
-//! requests per user, conversations created per user. Token buckets in memory, per node.
+//! requests per user, conversations created per user (token buckets in memory, per
+//! node), and participants per new conversation.
 
 use crate::config::Config;
 use crate::error::AppError;
@@ -24,6 +25,8 @@ pub struct AbuseLimits {
     rest_by_user: RateLimiter<UserId>,
     /// `POST /api/conversations`.
     conversations_by_user: RateLimiter<UserId>,
+    /// Most participants a new conversation may name (`MAX_PARTICIPANTS`).
+    max_participants: usize,
 }
 
 impl AbuseLimits {
@@ -33,6 +36,7 @@ impl AbuseLimits {
             login_by_username: RateLimiter::per_period(config.auth_attempts_per_username, MINUTE),
             rest_by_user: RateLimiter::per_period(config.rest_requests_per_user, MINUTE),
             conversations_by_user: RateLimiter::per_period(config.conversations_per_user, HOUR),
+            max_participants: usize::try_from(config.max_participants).unwrap_or(usize::MAX),
         }
     }
 
@@ -55,6 +59,17 @@ impl AbuseLimits {
         self.rest_by_user
             .check(user)
             .map_err(|retry| AppError::Throttled("Too many requests", retry))
+    }
+
+    /// A new conversation naming `named` participants (the caller excluded).
+    pub fn participants(&self, named: usize) -> Result<(), AppError> {
+        if named > self.max_participants {
+            return Err(AppError::BadRequest(format!(
+                "at most {} participants",
+                self.max_participants
+            )));
+        }
+        Ok(())
     }
 
     /// A conversation created by `user`.

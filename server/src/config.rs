@@ -66,6 +66,10 @@ pub struct Config {
     pub rest_requests_per_user: u32,
     /// `CONVERSATIONS_PER_USER`: conversations a user may create per hour.
     pub conversations_per_user: u32,
+    /// `MAX_PARTICIPANTS`: most participants a conversation may be created with, the
+    /// caller excluded. Each participant costs every message of the conversation a user
+    /// room in its fan-out; the benchmarks raise it for groups of 500.
+    pub max_participants: u32,
     /// `HEADER_READ_TIMEOUT_SECS`: time allowed for a request head to arrive.
     pub header_read_timeout: Duration,
     /// `MAX_UNAUTHENTICATED_SESSIONS`: Engine.IO sessions open without a signed-in
@@ -86,6 +90,7 @@ pub const DEFAULT_AUTH_ATTEMPTS_PER_USERNAME: u32 = 10;
 pub const DEFAULT_PASSWORD_HASH_QUEUE: u32 = 32;
 pub const DEFAULT_REST_REQUESTS_PER_USER: u32 = 600;
 pub const DEFAULT_CONVERSATIONS_PER_USER: u32 = 60;
+pub const DEFAULT_MAX_PARTICIPANTS: u32 = 256;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_UNAUTHENTICATED_SESSIONS: u32 = 1000;
 
@@ -273,6 +278,7 @@ impl Config {
             positive("REST_REQUESTS_PER_USER", DEFAULT_REST_REQUESTS_PER_USER)?;
         let conversations_per_user =
             positive("CONVERSATIONS_PER_USER", DEFAULT_CONVERSATIONS_PER_USER)?;
+        let max_participants = positive("MAX_PARTICIPANTS", DEFAULT_MAX_PARTICIPANTS)?;
         let header_read_timeout = Duration::from_secs(u64::from(positive(
             "HEADER_READ_TIMEOUT_SECS",
             u32::try_from(DEFAULT_HEADER_READ_TIMEOUT.as_secs()).unwrap_or(u32::MAX),
@@ -320,6 +326,7 @@ impl Config {
             password_hash_queue,
             rest_requests_per_user,
             conversations_per_user,
+            max_participants,
             header_read_timeout,
             max_unauthenticated_sessions,
             handshakes_per_user_per_sec,
@@ -411,6 +418,7 @@ mod tests {
         assert_eq!(c.auth_attempts_per_username, 10);
         assert_eq!(c.password_hash_queue, 32);
         assert_eq!(c.rest_requests_per_user, 600);
+        assert_eq!(c.max_participants, 256);
         assert_eq!(c.conversations_per_user, 60);
         assert_eq!(c.header_read_timeout, Duration::from_secs(10));
         assert_eq!(c.max_unauthenticated_sessions, 1000);

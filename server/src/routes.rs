@@ -26,8 +26,6 @@ use serde::Deserialize;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Longest conversation title, in characters.
 pub const MAX_TITLE_CHARS: usize = 100;
-/// Most participants a conversation may be created with (the caller excluded).
-pub const MAX_PARTICIPANTS: usize = 256;
 /// The answer when a participant id names no user, whichever it is.
 pub const UNKNOWN_PARTICIPANT: &str = "participantIds names an unknown user";
 
@@ -237,11 +235,7 @@ async fn create_conversation(
     AuthUser(me): AuthUser,
     ApiJson(body): ApiJson<CreateConversation>,
 ) -> Result<(StatusCode, Json<Conversation>), AppError> {
-    if body.participant_ids.len() > MAX_PARTICIPANTS {
-        return Err(AppError::BadRequest(format!(
-            "at most {MAX_PARTICIPANTS} participants"
-        )));
-    }
+    state.abuse.participants(body.participant_ids.len())?;
     let title = match body.title.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(t) if t.chars().count() > MAX_TITLE_CHARS => {

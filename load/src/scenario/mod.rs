@@ -1,6 +1,7 @@
 //! The scenarios. Each sets up users and conversations, connects a fleet, drives it, and
 //! returns a [`Report`](crate::report::Report).
 
+pub mod big_group;
 pub mod idle;
 pub mod login_flood;
 pub mod ramp;
@@ -10,7 +11,7 @@ pub mod storm;
 use crate::fleet::Fleet;
 use crate::population::populate;
 use crate::report::{Latencies, Report, ServerMemory, Summary};
-use crate::{Common, Shape, memory};
+use crate::{Common, Shape, memory, verify};
 use chat_wire::ConversationId;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -116,6 +117,29 @@ pub struct Window {
     pub delivery: Summary,
     pub ack: Summary,
     pub acked_rate: f64,
+}
+
+/// Puts what a sending window of `rate` msgs/s for `duration` measured into `report`, with
+/// the fleet's integrity check.
+pub fn record_window(
+    report: &mut Report,
+    fleet: &Fleet,
+    window: &Window,
+    rate: f64,
+    duration: Duration,
+) {
+    report.offered_rate = Some(rate);
+    report.duration_s = Some(
+        window
+            .started
+            .elapsed()
+            .as_secs_f64()
+            .min(duration.as_secs_f64()),
+    );
+    report.acked_rate = Some(window.acked_rate);
+    report.delivery = Some(window.delivery);
+    report.ack = Some(window.ack);
+    report.integrity = Some(verify::integrity(fleet));
 }
 
 /// Sends `rate` messages per second for `duration`, then waits until every send is settled

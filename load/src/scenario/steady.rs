@@ -1,8 +1,8 @@
 //! Steady chat: a fixed rate for a fixed time.
 
-use super::{read_memory, send_window, senders, server_memory, setup};
+use super::{read_memory, record_window, send_window, senders, server_memory, setup};
 use crate::report::Report;
-use crate::{Common, Shape, verify};
+use crate::{Common, Shape};
 use std::time::Duration;
 
 /// With `login_flood` > 0, that many logins per second (wrong passwords) run beside the
@@ -34,17 +34,6 @@ pub async fn run(
     if let Some(flood) = flood {
         report.login_flood = flood.await.ok();
     }
-    report.offered_rate = Some(rate);
-    report.duration_s = Some(
-        window
-            .started
-            .elapsed()
-            .as_secs_f64()
-            .min(duration.as_secs_f64()),
-    );
-    report.acked_rate = Some(window.acked_rate);
-    report.delivery = Some(window.delivery);
-    report.ack = Some(window.ack);
-    report.integrity = Some(verify::integrity(&setup.fleet));
+    record_window(&mut report, &setup.fleet, &window, rate, duration);
     Ok(report)
 }

@@ -292,6 +292,7 @@ pub fn test_config(database_url: String) -> Config {
         password_hash_queue: LIFTED,
         rest_requests_per_user: LIFTED,
         conversations_per_user: LIFTED,
+        max_participants: server::config::DEFAULT_MAX_PARTICIPANTS,
         header_read_timeout: server::config::DEFAULT_HEADER_READ_TIMEOUT,
         max_unauthenticated_sessions: LIFTED,
         handshakes_per_user_per_sec: server::config::DEFAULT_HANDSHAKES_PER_USER_PER_SEC,

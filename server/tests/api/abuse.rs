@@ -1,7 +1,8 @@
 //! The abuse limits (docs/SECURITY.md): sign-in attempts per address and per username,
-//! the bounded hashing queue, REST requests and new conversations per user. The limits
-//! live in memory whatever the database, so these run on SQLite only, with the
-//! production defaults ([`with_default_limits`]) unless a test says otherwise.
+//! the bounded hashing queue, REST requests and new conversations per user, participants
+//! per new conversation. The limits live in memory whatever the database, so these run
+//! on SQLite only, with the production defaults ([`with_default_limits`]) unless a test
+//! says otherwise.
 
 use chat_test_support::{Backend, TestApp, assert_error, with_default_limits};
 use reqwest::{Response, StatusCode};
@@ -160,6 +161,29 @@ async fn new_conversations_are_capped_per_user() {
     assert_eq!(body["error"]["message"], "Too many new conversations");
     // Bob may still create his.
     app.conversation(&bob, &[&alice], Some("bob's")).await;
+}
+
+#[tokio::test]
+async fn a_group_larger_than_max_participants_is_refused() {
+    let app = spawn(|c| c.max_participants = 2).await;
+    let [alice, bob, carol, dave] = [
+        app.register("alice").await,
+        app.register("bob").await,
+        app.register("carol").await,
+        app.register("dave").await,
+    ];
+    // The creator is not counted: three people, two named.
+    app.conversation(&alice, &[&bob, &carol], Some("three"))
+        .await;
+    let four = app
+        .post(
+            "/api/conversations",
+            Some(&alice.token),
+            &json!({ "participantIds": [bob.id, carol.id, dave.id], "title": "four" }),
+        )
+        .await;
+    let body = assert_error(four, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_eq!(body["error"]["message"], "at most 2 participants");
 }
 
 #[tokio::test]
