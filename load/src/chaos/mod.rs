@@ -28,17 +28,19 @@
 //! - [`check`]: the checks after healing.
 
 pub mod check;
+mod device;
 mod fault;
 mod harness;
 pub mod node;
 mod options;
 pub mod postgres;
 pub mod proxy;
+pub mod redis;
 mod report;
 mod soak;
 mod traffic;
 
 pub use fault::Fault;
 pub use harness::{Backend, backend, run};
-pub use options::Options;
+pub use options::{Adapter, Options};
 pub use report::{Log, Outcome};
