@@ -356,12 +356,12 @@ impl Soak<'_> {
             ));
         }
         let started = Instant::now();
-        // 1. Sends the server stores while their acks wait in the proxy.
+        // 1. Sends the server stores while their acks wait in the proxy: one per
+        // conversation, as the engine has one send per conversation on the wire at a time.
         device.proxy.set_latency(options.fault_time);
         let conversations = device.conversations.clone();
         let mut in_flight = Vec::new();
-        for k in 0..options.crash_outbox {
-            let conversation = conversations[k % conversations.len()];
+        for (k, &conversation) in conversations.iter().enumerate() {
             let text = format!(
                 "round {round}: crash client, life {}, on the wire {k}",
                 device.life
@@ -399,13 +399,22 @@ impl Soak<'_> {
         recorder
             .wait_until(patience, || in_flight.iter().all(on_server))
             .await;
-        let stored_unacked = in_flight.iter().filter(|m| on_server(m)).count();
+        let reached_server = in_flight.iter().filter(|m| on_server(m)).count();
         let reached = started.elapsed();
         // 2. The connection cut and refused: the acks are lost, new sends queue.
         device.proxy.refuse_new(true);
         device.proxy.cut_all();
         recorder.wait_until(patience, || !device.connected()).await;
         let cut = started.elapsed();
+        let acked = device.acked();
+        let stored_unacked = in_flight
+            .iter()
+            .filter(|m| on_server(m))
+            .filter(|m| {
+                let id = m.id.to_string();
+                !acked.iter().any(|(_, _, acked)| *acked == id)
+            })
+            .count();
         for k in 0..options.crash_outbox {
             let conversation = conversations[k % conversations.len()];
             let text = format!(
@@ -433,7 +442,7 @@ impl Soak<'_> {
             ));
         }
         self.log.line(format!(
-            "  crash client of user {user} (life {life}): {stored_unacked} of {} sends stored on the server after {:.1} s with their acks held in its proxy, connection cut (noticed after {:.1} s), {} more queued; dropped after {:.1} s with {outbox} messages in its stored outbox",
+            "  crash client of user {user} (life {life}): {reached_server} of {} sends stored on the server after {:.1} s, {stored_unacked} of them with their acks held in its proxy when its connection was cut (noticed after {:.1} s), {} more queued; dropped after {:.1} s with {outbox} messages in its stored outbox",
             in_flight.len(),
             reached.as_secs_f64(),
             cut.as_secs_f64(),
