@@ -1,7 +1,10 @@
-//! The crash client: a second device of one fleet user, through a proxy of its own, that
-//! stores its outbox as an app does (`Engine::save_outbox` on every `OutboxChanged`, here
-//! into memory standing for `localStorage`), can be dropped without a clean shutdown while
-//! messages are queued, and started again from what it had stored.
+//! A second device of one fleet user, through a proxy of its own, that stores its outbox as
+//! an app does (`Engine::save_outbox` on every `OutboxChanged`, here into memory standing
+//! for `localStorage`) and notes which messages reached it live (`message:new`).
+//!
+//! The crash client is one: it can be dropped without a clean shutdown while messages are
+//! queued, and started again from what it had stored. The Redis soaks' listeners are
+//! others, one per node, telling live cross-node delivery from a catch-up.
 
 use super::check::{Sent, Viewer};
 use super::proxy::Proxy;
@@ -9,6 +12,7 @@ use crate::fleet::{Fleet, Recorder};
 use chat_engine::{ConnectionState, Event};
 use chat_wire::{ConversationId, UserId};
 use client_native::{ClientOptions, NativeClient};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,6 +31,8 @@ pub(super) struct Device {
     /// What the app stored on the last `OutboxChanged` (its `localStorage`).
     storage: Arc<Mutex<String>>,
     acked: Arc<Mutex<Acks>>,
+    /// The clientMessageIds that arrived live (`message:new`), over all its lives.
+    live: Arc<Mutex<HashSet<String>>>,
     failed: Arc<AtomicU64>,
     /// `None` between a crash and the restart.
     client: Option<Arc<NativeClient>>,
@@ -63,6 +69,7 @@ impl Device {
             recorder: fleet.recorder.clone(),
             storage: Arc::new(Mutex::new(String::new())),
             acked: Arc::new(Mutex::new(Vec::new())),
+            live: Arc::new(Mutex::new(HashSet::new())),
             failed: Arc::new(AtomicU64::new(0)),
             client: None,
             life: 0,
@@ -85,10 +92,11 @@ impl Device {
         let (client, mut events) = NativeClient::spawn(options);
         let restored = stored.map_or(Ok(0), |stored| client.restore_outbox(stored));
         let client = Arc::new(client);
-        let (me, storage, acked, failed, recorder) = (
+        let (me, storage, acked, live, failed, recorder) = (
             Arc::downgrade(&client),
             self.storage.clone(),
             self.acked.clone(),
+            self.live.clone(),
             self.failed.clone(),
             self.recorder.clone(),
         );
@@ -108,6 +116,9 @@ impl Device {
                     } => lock(&acked).push((conversation, seq, client_message_id.to_string())),
                     Event::SendFailed { .. } => {
                         failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Event::MessageReceived(view) => {
+                        lock(&live).extend(view.client_message_id.clone());
                     }
                     _ => {}
                 }
@@ -157,6 +168,22 @@ impl Device {
         };
         self.sent.push(sent.clone());
         Some(sent)
+    }
+
+    /// `id` reached it live (`message:new`), not through a catch-up.
+    pub(super) fn got_live(&self, id: &str) -> bool {
+        lock(&self.live).contains(id)
+    }
+
+    /// Its timeline of `conversation` holds `id`, however it came.
+    pub(super) fn holds(&self, conversation: ConversationId, id: &str) -> bool {
+        self.client()
+            .and_then(|c| c.conversation(conversation))
+            .is_some_and(|view| {
+                view.messages
+                    .iter()
+                    .any(|m| m.client_message_id.as_deref() == Some(id))
+            })
     }
 
     /// Messages in its outbox now (0 when it is not running).

@@ -167,6 +167,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
         proxies,
         redis,
         device: None,
+        listeners: Vec::new(),
         burst: Vec::new(),
         probes: Vec::new(),
         rounds,

@@ -26,6 +26,11 @@ use tokio::time::Instant;
 /// Redis restarted (issue 16: cross-node delivery back within 5 s).
 const CROSS_NODE_WITHIN: Duration = Duration::from_secs(5);
 
+/// How long after everyone is back probes are sent until one crosses live: the nodes close
+/// their sockets over up to 5 s after Redis is back (`RESYNC_SPREAD`), and a probe caught up
+/// through that does not count.
+const CROSS_NODE_PATIENCE: Duration = Duration::from_secs(20);
+
 /// One soak's running state: the processes it breaks and what it found so far.
 pub(super) struct Soak<'a> {
     pub(super) options: &'a Options,
@@ -37,6 +42,9 @@ pub(super) struct Soak<'a> {
     pub(super) redis: Option<PrivateRedis>,
     /// The crash client, when a round crashes it.
     pub(super) device: Option<Device>,
+    /// On Redis soaks, a second device of a user of each node, which tells live cross-node
+    /// delivery from a catch-up.
+    pub(super) listeners: Vec<Device>,
     /// Sent by fleet clients of a node right before it got SIGTERM.
     pub(super) burst: Vec<Sent>,
     /// Sent across nodes after Redis came back.
@@ -99,6 +107,46 @@ impl Soak<'_> {
                 device.proxy.url()
             ));
             self.device = Some(device);
+        }
+        if self.rounds.contains(&Fault::RestartRedis) {
+            let nodes = self.nodes.len();
+            for node in 0..nodes {
+                // A fleet client on this node (client i talks to node i mod n) in a
+                // conversation with someone on another node.
+                let shares = |i: usize| {
+                    fleet.conversations.iter().any(|(_, members)| {
+                        members.contains(&i) && members.iter().any(|m| m % nodes != node)
+                    })
+                };
+                let user = (0..fleet.clients.len())
+                    .find(|&i| i % nodes == node && shares(i))
+                    .context("no user on this node shares a conversation with another node")?;
+                let proxy = Proxy::start(self.nodes[node].addr()).await?;
+                let listener = Device::start(
+                    &fleet,
+                    user,
+                    tokens[user].clone(),
+                    proxy,
+                    (options.seed << 32) + 1000 * (node as u64 + 1),
+                );
+                if !fleet
+                    .recorder
+                    .wait_until(options.patience, || listener.caught_up())
+                    .await
+                {
+                    bail!("the listener on {} did not connect", self.nodes[node].name);
+                }
+                self.listeners.push(listener);
+            }
+            self.log.line(format!(
+                "{} listeners (second devices of users {}) connected, one per node, to tell live cross-node delivery from a catch-up",
+                self.listeners.len(),
+                self.listeners
+                    .iter()
+                    .map(|l| l.user.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
 
         let traffic = Traffic::start(fleet.clone(), options.rate);
@@ -444,8 +492,11 @@ impl Soak<'_> {
         Ok(stored)
     }
 
-    /// After a Redis restart, once everyone is back: a message from a client of each node
-    /// must reach a participant on the other node within [`CROSS_NODE_WITHIN`].
+    /// After a Redis restart, once everyone is back: a message from a client of one node
+    /// must reach the other node's listener live (`message:new`) within
+    /// [`CROSS_NODE_WITHIN`]. One that only arrives through a catch-up (the node closing
+    /// its sockets after the reconnect) proves nothing, so another is sent, until
+    /// [`CROSS_NODE_PATIENCE`] after the first.
     async fn cross_node_probes(
         &mut self,
         fleet: &Fleet,
@@ -454,76 +505,89 @@ impl Soak<'_> {
         redis_down: Instant,
     ) {
         let nodes = self.nodes.len();
-        for from in 0..nodes.min(2) {
-            let to = (from + 1) % nodes;
-            let pair = fleet
-                .conversations
-                .iter()
-                .find_map(|(conversation, members)| {
-                    let usable =
-                        |m: &&usize| !offline.contains(m) && fleet.clients[**m].caught_up();
-                    let sender = members
-                        .iter()
-                        .filter(usable)
-                        .find(|&&m| m % nodes == from)?;
-                    let receiver = members.iter().filter(usable).find(|&&m| m % nodes == to)?;
-                    Some((*conversation, *sender, *receiver))
-                });
-            let Some((conversation, sender, receiver)) = pair else {
-                self.problem(format!(
-                    "round {round}: no conversation with caught-up participants on node-{} and node-{} to probe",
-                    from + 1,
-                    to + 1
-                ));
-                continue;
-            };
-            let text = format!(
-                "round {round}: probe from node-{} to node-{}",
-                from + 1,
-                to + 1
-            );
-            let Ok(id) = fleet.clients[sender].client.send(conversation, &text) else {
-                continue;
-            };
-            let sent_at = Instant::now();
-            self.probes.push(Sent {
-                client: sender,
-                conversation,
-                id: id.clone(),
-                text,
+        let mut lines = Vec::new();
+        let mut problems = Vec::new();
+        let mut probes = Vec::new();
+        for listener in &self.listeners {
+            let to = listener.fleet_index % nodes;
+            let from = (to + 1) % nodes;
+            let pair = listener.conversations.iter().find_map(|&conversation| {
+                let (_, members) = fleet
+                    .conversations
+                    .iter()
+                    .find(|(c, _)| *c == conversation)?;
+                // Prefer a sender the round did not take offline (all are back by now).
+                let sender = members
+                    .iter()
+                    .filter(|&&m| m % nodes == from)
+                    .min_by_key(|&&m| offline.contains(&m))?;
+                Some((conversation, *sender))
             });
-            let id = id.to_string();
-            let receiver_client = &fleet.clients[receiver].client;
-            let crossed = fleet
-                .recorder
-                .wait_until(CROSS_NODE_WITHIN, || {
-                    receiver_client
-                        .conversation(conversation)
-                        .is_some_and(|view| {
-                            view.messages
-                                .iter()
-                                .any(|m| m.client_message_id.as_deref() == Some(id.as_str()))
-                        })
-                })
-                .await;
-            let (sender_user, receiver_user) =
-                (fleet.clients[sender].user.0, fleet.clients[receiver].user.0);
-            if crossed {
-                self.log.line(format!(
-                    "  cross-node delivery is back: user {sender_user} on node-{} reached user {receiver_user} on node-{} in {:.0} ms ({:.1} s after Redis went down)",
-                    from + 1,
-                    to + 1,
-                    sent_at.elapsed().as_secs_f64() * 1000.0,
-                    redis_down.elapsed().as_secs_f64()
+            let (listener_user, name) = (listener.user.0, format!("node-{}", to + 1));
+            let Some((conversation, sender)) = pair else {
+                problems.push(format!(
+                    "round {round}: no conversation of user {listener_user} with a sender on node-{} to probe {name}",
+                    from + 1
                 ));
-            } else {
-                self.problem(format!(
-                    "round {round}: after Redis restarted, a message of user {sender_user} on node-{} did not reach user {receiver_user} on node-{} within {} s (cross-node delivery is not back)",
-                    from + 1,
-                    to + 1,
-                    CROSS_NODE_WITHIN.as_secs()
-                ));
+                continue;
+            };
+            let sender_user = fleet.clients[sender].user.0;
+            let first = Instant::now();
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let left = CROSS_NODE_PATIENCE.saturating_sub(first.elapsed());
+                fleet
+                    .recorder
+                    .wait_until(left, || listener.caught_up())
+                    .await;
+                let text = format!(
+                    "round {round}: probe {attempt} from node-{} to {name}",
+                    from + 1
+                );
+                let Ok(id) = fleet.clients[sender].client.send(conversation, &text) else {
+                    break;
+                };
+                let sent_at = Instant::now();
+                probes.push(Sent {
+                    client: sender,
+                    conversation,
+                    id: id.clone(),
+                    text,
+                });
+                let id = id.to_string();
+                fleet
+                    .recorder
+                    .wait_until(CROSS_NODE_WITHIN, || {
+                        listener.got_live(&id) || listener.holds(conversation, &id)
+                    })
+                    .await;
+                if listener.got_live(&id) {
+                    lines.push(format!(
+                        "  cross-node delivery is back: user {sender_user} on node-{} reached user {listener_user}'s listener on {name} live in {:.0} ms (probe {attempt}, {:.1} s after Redis went down)",
+                        from + 1,
+                        sent_at.elapsed().as_secs_f64() * 1000.0,
+                        redis_down.elapsed().as_secs_f64()
+                    ));
+                    break;
+                }
+                if first.elapsed() >= CROSS_NODE_PATIENCE {
+                    problems.push(format!(
+                        "round {round}: after Redis restarted, no message of user {sender_user} on node-{} reached user {listener_user}'s listener on {name} live within {} s of being sent, in {attempt} probes over {} s (cross-node delivery is not back)",
+                        from + 1,
+                        CROSS_NODE_WITHIN.as_secs(),
+                        CROSS_NODE_PATIENCE.as_secs()
+                    ));
+                    break;
+                }
             }
+        }
+        self.probes.extend(probes);
+        for line in lines {
+            self.log.line(line);
+        }
+        for problem in problems {
+            self.problem(problem);
         }
     }
 
