@@ -45,6 +45,9 @@ pub struct Viewer<'a> {
     pub name: String,
     pub client: &'a client_native::NativeClient,
     pub conversations: &'a [ConversationId],
+    /// Holds only the messages since it (re)started: history older than its oldest held
+    /// message is not expected (an engine started afresh fetches the latest page).
+    pub since_start: bool,
 }
 
 /// History pages per conversation at most (500 messages each): a bound, not a limit
@@ -385,9 +388,14 @@ pub fn delivered_once(
             if !viewer.conversations.contains(&message.conversation) {
                 continue;
             }
-            let held: Vec<Option<i64>> = viewer
-                .client
-                .conversation(message.conversation)
+            let view = viewer.client.conversation(message.conversation);
+            let oldest = view
+                .as_ref()
+                .and_then(|view| view.messages.iter().find_map(|m| m.seq));
+            if viewer.since_start && oldest.is_none_or(|oldest| seq < oldest) {
+                continue;
+            }
+            let held: Vec<Option<i64>> = view
                 .map(|view| {
                     view.messages
                         .iter()

@@ -247,6 +247,7 @@ impl Device {
             name: format!("user {} (crash client, life {})", self.user.0, self.life),
             client: self.client()?,
             conversations: &self.conversations,
+            since_start: true,
         })
     }
 }

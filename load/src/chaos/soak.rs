@@ -220,6 +220,7 @@ impl Soak<'_> {
                 name: format!("user {}", c.user.0),
                 client: &c.client,
                 conversations: &c.conversations,
+                since_start: false,
             })
             .collect();
         if !self.burst.is_empty() {
