@@ -18,7 +18,6 @@ use anyhow::{Context, bail};
 use chat_wire::ConversationId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -172,7 +171,7 @@ impl Soak<'_> {
         sent.extend(self.burst.iter().cloned());
         sent.extend(self.probes.iter().cloned());
 
-        let retried = self.settle(&fleet, &sent).await;
+        let retried = self.settle(&fleet).await;
         let mut acked = fleet.recorder.lock().acked.clone();
         if let Some(device) = &self.device {
             sent.extend(device.sent.iter().cloned());
@@ -420,21 +419,22 @@ impl Soak<'_> {
     /// Waits until every sent message is acked or failed, retries the failed ones (as a
     /// user would), and waits until every timeline has every acked message. Returns how
     /// many sends were retried in the whole run.
-    async fn settle(&mut self, fleet: &Fleet, sent: &[Sent]) -> usize {
+    async fn settle(&mut self, fleet: &Fleet) -> usize {
         let patience = self.options.patience;
         let recorder = &fleet.recorder;
-        // Every try (a send, or a retry of a failed one) ends acked or failed; the crash
-        // client's, when its outbox holds nothing but failed sends.
-        let settled = |retried: usize, device: Option<&Device>| {
-            recorder.lock().acked.len() + recorder.failed.load(Ordering::Relaxed) as usize
-                >= sent.len() + retried
+        // Settled when no engine holds a send that is not failed: every one is acked or
+        // failed. (Counting acks and `SendFailed` events instead stopped early when a send
+        // ended failed and a late ack of an earlier try then settled it anyway.)
+        let settled = |device: Option<&Device>| {
+            fleet
+                .clients
+                .iter()
+                .all(|c| c.client.inspect(|engine| engine.sending_ids().is_empty()))
                 && device.is_none_or(Device::settled)
         };
         for pass in 1..=3 {
-            let (retried, device) = (self.retried, self.device.as_ref());
-            recorder
-                .wait_until(patience, || settled(retried, device))
-                .await;
+            let device = self.device.as_ref();
+            recorder.wait_until(patience, || settled(device)).await;
             let failed = self.retry_failed(fleet);
             if failed == 0 {
                 break;
@@ -443,10 +443,8 @@ impl Soak<'_> {
                 "settling, pass {pass}: retried {failed} sends that had ended failed"
             ));
         }
-        let (retried, device) = (self.retried, self.device.as_ref());
-        recorder
-            .wait_until(patience, || settled(retried, device))
-            .await;
+        let device = self.device.as_ref();
+        recorder.wait_until(patience, || settled(device)).await;
         let everyone = fleet.clients.len();
         let converged = recorder
             .wait_until(patience, || {
