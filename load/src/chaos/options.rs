@@ -29,8 +29,8 @@ pub struct Options {
     /// The bound on every wait (connecting, catching up, settling).
     pub patience: Duration,
     pub seed: u64,
-    /// Server nodes on PostgreSQL, in cluster mode when more than one, clients split
-    /// across them. SQLite runs one node (it refuses cluster mode).
+    /// Server nodes on PostgreSQL, in cluster mode ([`Options::adapter`]) when more than
+    /// one, clients split across them. SQLite runs one node (it refuses cluster mode).
     pub nodes: usize,
     /// What carries events between the nodes (`CLUSTER_ADAPTER`) when there are several.
     pub adapter: Adapter,
@@ -90,7 +90,7 @@ impl Options {
         }
     }
 
-    /// The version `cargo test` runs: a few dozen clients, each fault once, well under two
+    /// The version `cargo test` runs: a few dozen clients, each fault once, under two
     /// minutes.
     pub fn short() -> Options {
         Options {
