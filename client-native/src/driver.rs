@@ -3,7 +3,7 @@
 use crate::socket::{self, SocketEvent, SocketHandle};
 use chat_engine::{
     ClientMessageId, Config, ConversationView, Engine, Event, HttpRequest, Millis, Output,
-    RequestId, SendError, Snapshot, SocketId,
+    RequestId, SendError, Snapshot, SocketId, StorageError,
 };
 use chat_wire::{ConversationId, MessageId};
 use std::collections::HashMap;
@@ -156,6 +156,13 @@ impl NativeClient {
         text: &str,
     ) -> Result<ClientMessageId, SendError> {
         self.command(|engine, now| engine.send(now, conversation, text))
+    }
+
+    /// Restores an outbox the app stored from [`Engine::save_outbox`] on
+    /// [`Event::OutboxChanged`], as an app does when it starts again (before `connect`);
+    /// how many messages it holds.
+    pub fn restore_outbox(&self, stored: &str) -> Result<usize, StorageError> {
+        self.command(|engine, now| engine.restore_outbox(now, stored))
     }
 
     /// Tries a `failed` message again; `false` if there is no such failed message.

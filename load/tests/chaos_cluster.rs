@@ -1,5 +1,7 @@
-//! The chaos soak on two nodes in cluster mode (`CLUSTER_ADAPTER=postgres`, clients split
-//! across them through a proxy each), and the reduced reproduction of what it found.
+//! The chaos soak on two nodes in cluster mode (`CLUSTER_ADAPTER=postgres`, and
+//! `CLUSTER_ADAPTER=redis` on a private `redis-server` that is killed and restarted; clients
+//! split across the nodes through a proxy each), and the reduced reproduction of what it
+//! found.
 //!
 //! What it found: once PostgreSQL restarted, a node's LISTEN stream could end for good
 //! (socketioxide-postgres's stock sqlx stream ends at the first error sqlx does not treat as
@@ -19,6 +21,26 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_soak_on_two_nodes_loses_and_doubles_nothing_acked() {
     if let Err(e) = chaos::run(&Options::from_env().on_two_nodes()).await {
+        panic!("{e:#}");
+    }
+}
+
+/// The same soak on `CLUSTER_ADAPTER=redis`, with Redis killed -9 and restarted: the nodes
+/// must reconnect, and cross-node delivery must come back with nothing lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_soak_on_two_nodes_over_redis_loses_and_doubles_nothing_acked() {
+    let in_ci = std::env::var_os("CI").is_some();
+    if chaos::redis::binary().is_none() {
+        assert!(!in_ci, "redis-server is required in CI");
+        eprintln!("skipped: chaos soak on Redis: redis-server not found (set CHAT_REDIS_SERVER)");
+        return;
+    }
+    if postgres::binaries().is_none() {
+        assert!(!in_ci, "PostgreSQL's binaries are required in CI");
+        eprintln!("skipped: chaos soak on Redis: PostgreSQL binaries not found (set CHAT_PG_BIN)");
+        return;
+    }
+    if let Err(e) = chaos::run(&Options::from_env().on_two_nodes_over_redis()).await {
         panic!("{e:#}");
     }
 }

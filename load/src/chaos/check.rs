@@ -2,8 +2,9 @@
 //! misordered what) instead of counts.
 //!
 //! The reference is the database as the REST history returns it: every acknowledged
-//! message must be there once, at the seq its ack named, seqs gapless; and every
-//! participant's timeline must equal it.
+//! message must be there once, at the seq its ack named, with the text and sender its
+//! client sent, seqs gapless; and every participant's timeline must equal it, text and
+//! sender included.
 
 use crate::fleet::Fleet;
 use anyhow::{Context, bail};
@@ -13,12 +14,40 @@ use chat_wire::{ConversationId, UserId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-/// A message the traffic handed to an engine.
+/// A message the traffic (or a fault) handed to an engine.
 #[derive(Clone, Debug)]
 pub struct Sent {
+    /// The fleet client of its sender (the crash client sends as fleet client 0's user).
     pub client: usize,
     pub conversation: ConversationId,
     pub id: chat_engine::ClientMessageId,
+    pub text: String,
+}
+
+/// What each sent message was, by clientMessageId: its sender and text.
+pub type Sending<'a> = HashMap<String, (UserId, &'a str)>;
+
+/// The sender and text of every message in `sent`, by clientMessageId.
+pub fn sending<'a>(fleet: &Fleet, sent: &'a [Sent]) -> Sending<'a> {
+    sent.iter()
+        .map(|m| {
+            (
+                m.id.to_string(),
+                (fleet.clients[m.client].user, m.text.as_str()),
+            )
+        })
+        .collect()
+}
+
+/// One participant's engine as the checks see it: a fleet client, or the crash client.
+#[derive(Debug)]
+pub struct Viewer<'a> {
+    pub name: String,
+    pub client: &'a client_native::NativeClient,
+    pub conversations: &'a [ConversationId],
+    /// Holds only the messages since it (re)started: history older than its oldest held
+    /// message is not expected (an engine started afresh fetches the latest page).
+    pub since_start: bool,
 }
 
 /// History pages per conversation at most (500 messages each): a bound, not a limit
@@ -103,12 +132,36 @@ pub fn acks(fleet: &Fleet, sent: &[Sent], acked: &[(ConversationId, i64, String)
 }
 
 /// The database holds every acknowledged message once, at its acked seq, with gapless
-/// seqs, and nothing our clients sent that was never acknowledged.
+/// seqs, nothing our clients sent that was never acknowledged, and every message we sent
+/// with the text and sender its client sent.
 pub fn database(
     stored: &BTreeMap<ConversationId, Vec<Message>>,
     acked: &[(ConversationId, i64, String)],
+    sending: &Sending<'_>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
+    for (conversation, messages) in stored {
+        for message in messages {
+            let Some(id) = &message.client_message_id else {
+                continue;
+            };
+            let Some((sender, text)) = sending.get(id) else {
+                continue;
+            };
+            if message.sender_id != *sender {
+                problems.push(format!(
+                    "database: conversation {} seq {} stores message {id} as sent by user {}, but user {} sent it",
+                    conversation.0, message.seq, message.sender_id.0, sender.0
+                ));
+            }
+            if message.text != *text {
+                problems.push(format!(
+                    "database: conversation {} seq {} stores message {id} with the text {:?}, but its client sent {text:?}",
+                    conversation.0, message.seq, message.text
+                ));
+            }
+        }
+    }
     let mut acked_by_conversation: HashMap<ConversationId, HashMap<&str, i64>> = HashMap::new();
     for (conversation, seq, id) in acked {
         acked_by_conversation
@@ -188,8 +241,8 @@ pub fn database(
     problems
 }
 
-/// Every participant's timeline equals the database: the same (seq, clientMessageId)
-/// pairs, each once, in seq order.
+/// Every participant's timeline equals the database: the same (seq, clientMessageId,
+/// sender, text), each once, in seq order.
 pub fn timelines(fleet: &Fleet, stored: &BTreeMap<ConversationId, Vec<Message>>) -> Vec<String> {
     let mut problems = Vec::new();
     for (conversation, members) in &fleet.conversations {
@@ -203,7 +256,10 @@ pub fn timelines(fleet: &Fleet, stored: &BTreeMap<ConversationId, Vec<Message>>)
                     .collect()
             })
             .unwrap_or_default();
-        let by_seq: HashMap<i64, Option<&str>> = expected.iter().copied().collect();
+        let by_seq: HashMap<i64, &Message> = stored
+            .get(conversation)
+            .map(|messages| messages.iter().map(|m| (m.seq, m)).collect())
+            .unwrap_or_default();
         for &member in members {
             let user = fleet.clients[member].user.0;
             let Some(view) = fleet.clients[member].client.conversation(*conversation) else {
@@ -213,10 +269,10 @@ pub fn timelines(fleet: &Fleet, stored: &BTreeMap<ConversationId, Vec<Message>>)
                 ));
                 continue;
             };
-            let held: Vec<(i64, Option<&str>)> = view
+            let held: Vec<(i64, &chat_engine::MessageView)> = view
                 .messages
                 .iter()
-                .filter_map(|m| Some((m.seq?, m.client_message_id.as_deref())))
+                .filter_map(|m| Some((m.seq?, m.as_ref())))
                 .collect();
             let mut seen = HashSet::new();
             let mut doubled = Vec::new();
@@ -232,11 +288,25 @@ pub fn timelines(fleet: &Fleet, stored: &BTreeMap<ConversationId, Vec<Message>>)
                 .collect();
             let out_of_order = held.windows(2).filter(|w| w[0].0 >= w[1].0).count();
             let mut different = Vec::new();
+            let mut altered = Vec::new();
             let mut unknown = Vec::new();
-            for (seq, id) in &held {
+            for (seq, held) in &held {
                 match by_seq.get(seq) {
                     None => unknown.push(*seq),
-                    Some(stored_id) if stored_id != id => different.push(*seq),
+                    Some(stored) if stored.client_message_id != held.client_message_id => {
+                        different.push(*seq);
+                    }
+                    Some(stored)
+                        if stored.text != held.text || Some(stored.sender_id) != held.sender_id =>
+                    {
+                        altered.push(format!(
+                            "seq {seq}: {:?} from user {:?}, stored {:?} from user {}",
+                            held.text,
+                            held.sender_id.map(|u| u.0),
+                            stored.text,
+                            stored.sender_id.0
+                        ));
+                    }
                     Some(_) => {}
                 }
             }
@@ -270,10 +340,76 @@ pub fn timelines(fleet: &Fleet, stored: &BTreeMap<ConversationId, Vec<Message>>)
                     ranges(&different)
                 ));
             }
+            if !altered.is_empty() {
+                problems.push(format!(
+                    "user {user}, conversation {c}: {} messages differ from the database in text or sender: {}",
+                    altered.len(),
+                    altered.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+                ));
+            }
             let pending = view.messages.iter().filter(|m| m.seq.is_none()).count();
             if pending > 0 {
                 problems.push(format!(
                     "user {user}, conversation {c}: {pending} messages still unsent"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Each of `messages` (sent during one fault) is stored exactly once, and every viewer in
+/// its conversation holds it exactly once, at its stored seq.
+pub fn delivered_once(
+    messages: &[Sent],
+    stored: &BTreeMap<ConversationId, Vec<Message>>,
+    viewers: &[Viewer<'_>],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for message in messages {
+        let id = message.id.to_string();
+        let c = message.conversation.0;
+        let seqs: Vec<i64> = stored
+            .get(&message.conversation)
+            .into_iter()
+            .flatten()
+            .filter(|m| m.client_message_id.as_deref() == Some(id.as_str()))
+            .map(|m| m.seq)
+            .collect();
+        let [seq] = seqs[..] else {
+            problems.push(format!(
+                "message {id} ({:?}, conversation {c}) is stored {} times (seqs {seqs:?}), not once",
+                message.text,
+                seqs.len()
+            ));
+            continue;
+        };
+        for viewer in viewers {
+            if !viewer.conversations.contains(&message.conversation) {
+                continue;
+            }
+            let view = viewer.client.conversation(message.conversation);
+            let oldest = view
+                .as_ref()
+                .and_then(|view| view.messages.iter().find_map(|m| m.seq));
+            if viewer.since_start && oldest.is_none_or(|oldest| seq < oldest) {
+                continue;
+            }
+            let held: Vec<Option<i64>> = view
+                .map(|view| {
+                    view.messages
+                        .iter()
+                        .filter(|m| m.client_message_id.as_deref() == Some(id.as_str()))
+                        .map(|m| m.seq)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if held != [Some(seq)] {
+                problems.push(format!(
+                    "{}: message {id} ({:?}, conversation {c}, stored at seq {seq}) is held {} times, at seqs {held:?}",
+                    viewer.name,
+                    message.text,
+                    held.len()
                 ));
             }
         }
@@ -338,7 +474,7 @@ mod tests {
             (ConversationId(1), 2, "c".to_owned()),
             (ConversationId(1), 3, "b".to_owned()),
         ];
-        let problems = database(&stored, &acked).join("\n");
+        let problems = database(&stored, &acked, &Sending::new()).join("\n");
         assert!(problems.contains("seq 3 where 2 belongs"), "{problems}");
         assert!(
             problems.contains("stores message b of user 7 2 times"),
@@ -348,6 +484,39 @@ mod tests {
             problems.contains("acked message c (conversation 1, seq 2) is missing"),
             "{problems}"
         );
-        assert_eq!(database(&stored, &acked).len(), 3, "{problems}");
+        assert_eq!(
+            database(&stored, &acked, &Sending::new()).len(),
+            3,
+            "{problems}"
+        );
+    }
+
+    #[test]
+    fn the_database_check_names_a_changed_text_or_sender() {
+        let stored = BTreeMap::from([(
+            ConversationId(1),
+            vec![message(1, "a"), message(2, "b"), message(3, "c")],
+        )]);
+        let acked: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .zip(1..)
+            .map(|(id, seq)| (ConversationId(1), seq, (*id).to_owned()))
+            .collect();
+        // message() stores an empty text from user 7.
+        let sending = Sending::from([
+            ("a".to_owned(), (UserId(7), "")),
+            ("b".to_owned(), (UserId(7), "hello")),
+            ("c".to_owned(), (UserId(8), "")),
+        ]);
+        let problems = database(&stored, &acked, &sending);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("message b with the text \"\", but its client sent \"hello\""),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("message c as sent by user 7, but user 8 sent it"),
+            "{problems:?}"
+        );
     }
 }

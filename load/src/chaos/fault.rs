@@ -1,12 +1,21 @@
 //! The faults: what each breaks, which node or proxy a round strikes, and how the harness
 //! injects and heals it.
 
+use super::check::Sent;
 use super::harness::Database;
 use super::soak::Soak;
-use anyhow::bail;
+use crate::fleet::Fleet;
+use anyhow::{Context, bail};
 use std::fmt;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// How long a node may take to exit after SIGTERM: the server's drain bound (10 s,
+/// `SHUTDOWN_DRAIN_TIMEOUT`) and its socket close, with room for a loaded machine.
+const TERM_WITHIN: Duration = Duration::from_secs(20);
+
+/// What a node logs once graceful shutdown has disconnected every socket.
+const SHUTDOWN_DONE: &str = "shutdown: every socket disconnected";
 
 /// One thing the harness breaks in a round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +34,18 @@ pub enum Fault {
     RestartPostgres,
     /// PostgreSQL quits at once (`-m immediate`, crash recovery on start).
     CrashPostgres,
+    /// A server node gets SIGTERM right after a burst of sends from its clients: it must
+    /// drain and exit 0 (every send it acked is stored), and starts again when the fault
+    /// ends.
+    TermServer,
+    /// The crash client (a second device of one user, through its own proxy) has sends
+    /// stored on the server whose acks are held back, its connection is cut, more sends
+    /// queue in its outbox, and it is dropped without a clean shutdown. When the fault ends
+    /// it starts again from the outbox it had stored.
+    CrashClient,
+    /// Redis (a private `redis-server`, on Redis soaks only) is killed with SIGKILL and
+    /// started again when the fault ends; cross-node delivery must come back.
+    RestartRedis,
 }
 
 impl fmt::Display for Fault {
@@ -36,6 +57,11 @@ impl fmt::Display for Fault {
             Fault::KillServer => "kill -9 a server node and restart it",
             Fault::RestartPostgres => "restart PostgreSQL (fast shutdown)",
             Fault::CrashPostgres => "crash PostgreSQL (immediate shutdown) and restart it",
+            Fault::TermServer => "SIGTERM a server node under load and restart it",
+            Fault::CrashClient => {
+                "crash a client with a non-empty outbox and start it again from its storage"
+            }
+            Fault::RestartRedis => "kill -9 Redis and restart it",
         })
     }
 }
@@ -43,6 +69,10 @@ impl fmt::Display for Fault {
 impl Fault {
     pub fn needs_postgres(self) -> bool {
         matches!(self, Fault::RestartPostgres | Fault::CrashPostgres)
+    }
+
+    pub fn needs_redis(self) -> bool {
+        self == Fault::RestartRedis
     }
 
     /// Strikes one proxy (rather than a node or the database).
@@ -62,23 +92,30 @@ pub(super) struct Target {
 }
 
 impl Target {
-    /// Proxy faults strike the proxies in turn and node faults the nodes, so on two nodes
-    /// both get killed: the rounds before this one of the same kind pick which.
+    /// Proxy faults strike the proxies in turn (the proxy faults before this one pick
+    /// which); each node fault strikes the nodes in turn (the earlier rounds of the same
+    /// fault pick which), kill -9 starting with node 1 and SIGTERM with node 2, so that on
+    /// two nodes the short soak strikes both.
     pub(super) fn of(earlier: &[Fault], fault: Fault, nodes: usize, proxies: usize) -> Target {
-        let strike = earlier
-            .iter()
-            .filter(|f| f.at_proxy() == fault.at_proxy() && !f.needs_postgres())
-            .count();
+        let proxy = earlier.iter().filter(|f| f.at_proxy()).count();
+        let node = earlier.iter().filter(|f| **f == fault).count()
+            + usize::from(fault == Fault::TermServer);
         Target {
-            node: strike % nodes,
-            proxy: strike % proxies,
+            node: node % nodes.max(1),
+            proxy: proxy % proxies.max(1),
         }
     }
 }
 
 impl Soak<'_> {
-    /// Breaks what `fault` breaks, at `target`.
-    pub(super) async fn inject(&mut self, fault: Fault, target: Target) -> anyhow::Result<()> {
+    /// Breaks what `fault` breaks, at `target`, in round `round` (from 1).
+    pub(super) async fn inject(
+        &mut self,
+        fleet: &Fleet,
+        fault: Fault,
+        target: Target,
+        round: usize,
+    ) -> anyhow::Result<()> {
         let options = self.options;
         let Target { node, proxy } = target;
         match fault {
@@ -117,6 +154,17 @@ impl Soak<'_> {
                 node.kill9().await?;
                 self.log
                     .line(format!("  killed -9 {} (pid {pid})", node.name));
+            }
+            Fault::TermServer => self.terminate(fleet, node, round).await?,
+            Fault::CrashClient => self.crash_client(fleet, round).await?,
+            Fault::RestartRedis => {
+                let redis = self.redis.as_mut().context("no Redis to restart")?;
+                let pid = redis.pid().unwrap_or(0);
+                redis.kill9().await?;
+                self.log.line(format!(
+                    "  killed -9 Redis (pid {pid}, port {}): both nodes lose their adapter connection",
+                    redis.port()
+                ));
             }
             Fault::RestartPostgres | Fault::CrashPostgres => {
                 let Database::Postgres(postgres) = &self.database else {
@@ -162,7 +210,7 @@ impl Soak<'_> {
                 fault_started.elapsed().as_secs_f64()
             ));
             }
-            Fault::KillServer => {
+            Fault::KillServer | Fault::TermServer => {
                 let node = &mut self.nodes[node];
                 node.restart().await?;
                 self.log.line(format!(
@@ -171,6 +219,35 @@ impl Soak<'_> {
                     node.pid().unwrap_or(0),
                     node.url(),
                     fault_started.elapsed().as_secs_f64()
+                ));
+            }
+            Fault::CrashClient => {
+                let device = self.device.as_mut().context("no crash client")?;
+                device.proxy.set_latency(Duration::ZERO);
+                device.proxy.refuse_new(false);
+                match device.restart() {
+                    Ok(restored) => self.log.line(format!(
+                        "  started the crash client of user {} again (life {}) after {:.1} s: {restored} messages restored from its stored outbox",
+                        device.user.0,
+                        device.life,
+                        fault_started.elapsed().as_secs_f64()
+                    )),
+                    Err(e) => {
+                        let user = device.user.0;
+                        self.problem(format!(
+                            "the crash client of user {user} could not restore its stored outbox: {e:?}"
+                        ));
+                    }
+                }
+            }
+            Fault::RestartRedis => {
+                let redis = self.redis.as_mut().context("no Redis to restart")?;
+                let down = fault_started.elapsed();
+                redis.start_server().await?;
+                self.log.line(format!(
+                    "  started Redis again (pid {}) after {:.1} s down",
+                    redis.pid().unwrap_or(0),
+                    down.as_secs_f64()
                 ));
             }
             Fault::RestartPostgres | Fault::CrashPostgres => {
@@ -187,29 +264,233 @@ impl Soak<'_> {
     }
 }
 
+impl Soak<'_> {
+    /// [`Fault::TermServer`]: a burst of sends from every connected client of `node`, then
+    /// SIGTERM at once, so sends are in flight while it drains. It must exit 0 within
+    /// [`TERM_WITHIN`] having logged [`SHUTDOWN_DONE`]; what it acked is checked against
+    /// the database at the end, with everything else.
+    async fn terminate(&mut self, fleet: &Fleet, node: usize, round: usize) -> anyhow::Result<()> {
+        let nodes = self.nodes.len();
+        let mut burst = Vec::new();
+        for (index, member) in fleet.clients.iter().enumerate() {
+            let Some(&conversation) = member.conversations.first() else {
+                continue;
+            };
+            if index % nodes != node || !member.caught_up() {
+                continue;
+            }
+            let text = format!("round {round}: sent as node-{} gets SIGTERM", node + 1);
+            if let Ok(id) = member.client.send(conversation, &text) {
+                burst.push(Sent {
+                    client: index,
+                    conversation,
+                    id,
+                    text,
+                });
+            }
+        }
+        // SIGTERM once the node has answered the first of them: the rest are on the wire
+        // or being stored while it drains.
+        let acked = |sent: &Sent| {
+            let id = sent.id.to_string();
+            fleet
+                .recorder
+                .lock()
+                .acked
+                .iter()
+                .any(|(_, _, acked)| *acked == id)
+        };
+        fleet
+            .recorder
+            .wait_until(self.options.patience, || burst.iter().any(acked))
+            .await;
+        let acked_before = burst.iter().filter(|sent| acked(sent)).count();
+        let server = &mut self.nodes[node];
+        let name = server.name.clone();
+        let pid = server.pid().unwrap_or(0);
+        let log_from = server.log_len();
+        let signalled = Instant::now();
+        let status = server.terminate(TERM_WITHIN).await?;
+        let took = signalled.elapsed();
+        let logged = server.log_since(log_from);
+        let acked_by_then = burst.iter().filter(|sent| acked(sent)).count();
+        self.log.line(format!(
+            "  sent {} messages through {name}'s clients and SIGTERM (pid {pid}) once it had acked {acked_before}: it exited ({}) after {:.1} s, having acked {acked_by_then} of them",
+            burst.len(),
+            status.map_or("not at all: killed".to_owned(), |s| s.to_string()),
+            took.as_secs_f64()
+        ));
+        self.burst.extend(burst);
+        match status {
+            Some(status) if status.success() => {}
+            Some(status) => self.problem(format!(
+                "round {round}: {name} exited with {status} after SIGTERM, not 0 (no graceful shutdown)"
+            )),
+            None => self.problem(format!(
+                "round {round}: {name} was still running {} s after SIGTERM (killed)",
+                TERM_WITHIN.as_secs()
+            )),
+        }
+        if !logged.contains(SHUTDOWN_DONE) {
+            self.problem(format!(
+                "round {round}: {name} did not log {SHUTDOWN_DONE:?} after SIGTERM (it did not shut down gracefully)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Fault::CrashClient`]: the crash client's sends reach the server but their acks are
+    /// held back in its proxy, its connection is cut (and refused), more sends queue in its
+    /// outbox, and once the outbox is stored the client is dropped without a clean
+    /// shutdown. [`Soak::heal`] starts it again from what it stored.
+    async fn crash_client(&mut self, fleet: &Fleet, round: usize) -> anyhow::Result<()> {
+        let options = self.options;
+        let patience = options.patience;
+        let recorder = fleet.recorder.clone();
+        let device = self.device.as_mut().context("no crash client")?;
+        let (user, fleet_index) = (device.user.0, device.fleet_index);
+        let mut notes = Vec::new();
+        if !recorder.wait_until(patience, || device.caught_up()).await {
+            notes.push(format!(
+                "round {round}: the crash client of user {user} was not caught up before the crash"
+            ));
+        }
+        let started = Instant::now();
+        // 1. Sends the server stores while their acks wait in the proxy: one per
+        // conversation, as the engine has one send per conversation on the wire at a time.
+        device.proxy.set_latency(options.fault_time);
+        let conversations = device.conversations.clone();
+        let mut in_flight = Vec::new();
+        for (k, &conversation) in conversations.iter().enumerate() {
+            let text = format!(
+                "round {round}: crash client, life {}, on the wire {k}",
+                device.life
+            );
+            in_flight.extend(device.send(conversation, text));
+        }
+        let others = |conversation| {
+            fleet
+                .conversations
+                .iter()
+                .find(|(id, _)| *id == conversation)
+                .map(|(_, members)| {
+                    members
+                        .iter()
+                        .copied()
+                        .filter(|&m| m != fleet_index)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        let on_server = |sent: &Sent| {
+            let id = sent.id.to_string();
+            others(sent.conversation).iter().any(|&m| {
+                fleet.clients[m]
+                    .client
+                    .conversation(sent.conversation)
+                    .is_some_and(|view| {
+                        view.messages.iter().any(|message| {
+                            message.seq.is_some()
+                                && message.client_message_id.as_deref() == Some(id.as_str())
+                        })
+                    })
+            })
+        };
+        recorder
+            .wait_until(patience, || in_flight.iter().all(on_server))
+            .await;
+        let reached_server = in_flight.iter().filter(|m| on_server(m)).count();
+        let reached = started.elapsed();
+        // 2. The connection cut and refused: the acks are lost, new sends queue.
+        device.proxy.refuse_new(true);
+        device.proxy.cut_all();
+        recorder.wait_until(patience, || !device.connected()).await;
+        let cut = started.elapsed();
+        let acked = device.acked();
+        let stored_unacked = in_flight
+            .iter()
+            .filter(|m| on_server(m))
+            .filter(|m| {
+                let id = m.id.to_string();
+                !acked.iter().any(|(_, _, acked)| *acked == id)
+            })
+            .count();
+        for k in 0..options.crash_outbox {
+            let conversation = conversations[k % conversations.len()];
+            let text = format!(
+                "round {round}: crash client, life {}, queued {k}",
+                device.life
+            );
+            device.send(conversation, text);
+        }
+        // 3. Dropped once its outbox is stored, as a killed app would be.
+        let stored = recorder
+            .wait_until(patience, || device.storage_is_current())
+            .await;
+        let outbox = device.outbox_len();
+        let life = device.life;
+        device.crash();
+        if !stored {
+            notes.push(format!(
+                "round {round}: the crash client had not stored its outbox {} s after its last send",
+                patience.as_secs()
+            ));
+        }
+        if outbox == 0 {
+            notes.push(format!(
+                "round {round}: the crash client's outbox was empty when it crashed (nothing to restore)"
+            ));
+        }
+        self.log.line(format!(
+            "  crash client of user {user} (life {life}): {reached_server} of {} sends stored on the server after {:.1} s, {stored_unacked} of them with their acks held in its proxy when its connection was cut (noticed after {:.1} s), {} more queued; dropped after {:.1} s with {outbox} messages in its stored outbox",
+            in_flight.len(),
+            reached.as_secs_f64(),
+            cut.as_secs_f64(),
+            options.crash_outbox,
+            started.elapsed().as_secs_f64()
+        ));
+        for note in notes {
+            self.problem(note);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn strikes(rounds: &[Fault], fault: Fault, of: fn(Target) -> usize) -> Vec<usize> {
+        (0..rounds.len())
+            .filter(|&index| rounds[index] == fault)
+            .map(|index| of(Target::of(&rounds[..index], rounds[index], 2, 2)))
+            .collect()
+    }
+
     #[test]
     fn the_short_two_node_soak_kills_both_nodes_and_takes_the_proxies_in_turn() {
         let rounds = crate::chaos::Options::short().on_two_nodes().rounds;
-        let targets: Vec<Target> = (0..rounds.len())
-            .map(|index| Target::of(&rounds[..index], rounds[index], 2, 2))
-            .collect();
-        let kills: Vec<usize> = rounds
-            .iter()
-            .zip(&targets)
-            .filter(|(fault, _)| **fault == Fault::KillServer)
-            .map(|(_, target)| target.node)
-            .collect();
-        assert_eq!(kills, [0, 1]);
-        let proxies: Vec<usize> = rounds
-            .iter()
-            .zip(&targets)
-            .filter(|(fault, _)| fault.at_proxy())
-            .map(|(_, target)| target.proxy)
+        assert_eq!(strikes(&rounds, Fault::KillServer, |t| t.node), [0, 1]);
+        assert_eq!(strikes(&rounds, Fault::TermServer, |t| t.node), [1]);
+        let proxies: Vec<usize> = (0..rounds.len())
+            .filter(|&index| rounds[index].at_proxy())
+            .map(|index| Target::of(&rounds[..index], rounds[index], 2, 2).proxy)
             .collect();
         assert_eq!(proxies, [0, 1, 0]);
+    }
+
+    #[test]
+    fn the_redis_soaks_restart_redis_once_per_round_of_faults() {
+        let short = crate::chaos::Options::short().on_two_nodes_over_redis();
+        let long = crate::chaos::Options::long().on_two_nodes_over_redis();
+        for (options, restarts) in [(short, 1), (long, 3)] {
+            let count = |fault| options.rounds.iter().filter(|f| **f == fault).count();
+            assert_eq!(count(Fault::RestartRedis), restarts, "{}", options.name);
+            assert_eq!(count(Fault::TermServer), restarts, "{}", options.name);
+            assert_eq!(count(Fault::CrashClient), restarts, "{}", options.name);
+            assert_eq!(options.adapter, crate::chaos::Adapter::Redis);
+        }
+        let plain = crate::chaos::Options::short().on_two_nodes().rounds;
+        assert!(!plain.iter().any(|f| f.needs_redis()));
     }
 }

@@ -5,10 +5,11 @@
 use super::node::{self, ServerNode};
 use super::postgres::{self, PrivatePostgres};
 use super::proxy::Proxy;
+use super::redis::{self, PrivateRedis};
 use super::report::{Log, Outcome};
 use super::soak::Soak;
-use super::{Fault, Options};
-use anyhow::bail;
+use super::{Adapter, Fault, Options};
+use anyhow::{Context, bail};
 use std::path::PathBuf;
 use tokio::time::Instant;
 
@@ -95,6 +96,30 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
         Backend::Postgres => options.nodes.max(1),
         Backend::Sqlite => 1,
     };
+    let mut rounds = rounds;
+    let mut redis = None;
+    let mut adapter_env = Vec::new();
+    if node_count > 1 {
+        adapter_env.push(("CLUSTER_ADAPTER", options.adapter.name().to_owned()));
+    }
+    if node_count > 1 && options.adapter == Adapter::Redis {
+        let binary = redis::binary().context(
+            "redis-server was not found (install Redis or set CHAT_REDIS_SERVER): the Redis soak needs a private one",
+        )?;
+        let private = PrivateRedis::start(&binary).await?;
+        // A prefix of the run's own: nothing else on this Redis hears the nodes (it is
+        // private anyway, but a CHAT_REDIS_SERVER shared by parallel runs would not be).
+        let prefix = format!("chaos_{:016x}", fastrand::u64(..));
+        log.line(format!(
+            "started a private Redis on 127.0.0.1:{} (not the shared one), key prefix {prefix}",
+            private.port()
+        ));
+        adapter_env.push(("REDIS_URL", private.url()));
+        adapter_env.push(("REDIS_PREFIX", prefix));
+        redis = Some(private);
+    } else {
+        rounds.retain(|fault| !fault.needs_redis());
+    }
     for index in 0..node_count {
         let mut env = vec![
             ("DATABASE_URL".to_owned(), database.url()),
@@ -109,9 +134,11 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
-        if node_count > 1 {
-            env.push(("CLUSTER_ADAPTER".to_owned(), "postgres".to_owned()));
-        }
+        env.extend(
+            adapter_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone())),
+        );
         let name = format!("node-{}", index + 1);
         let node = ServerNode::start(&name, &binary, env, dir.path()).await?;
         let proxy = Proxy::start(node.addr()).await?;
@@ -120,9 +147,12 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
             node.pid().unwrap_or(0),
             node.url(),
             if node_count > 1 {
-                " in cluster mode (CLUSTER_ADAPTER=postgres)"
+                format!(
+                    " in cluster mode (CLUSTER_ADAPTER={})",
+                    options.adapter.name()
+                )
             } else {
-                ""
+                String::new()
             },
             proxy.url()
         ));
@@ -135,6 +165,11 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
         database,
         nodes,
         proxies,
+        redis,
+        device: None,
+        listeners: Vec::new(),
+        burst: Vec::new(),
+        probes: Vec::new(),
         rounds,
         problems: Vec::new(),
         offline_ever: Vec::new(),
@@ -156,6 +191,10 @@ pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
                 "PostgreSQL log, last lines:\n{}",
                 postgres.log_tail(20)
             ));
+        }
+        if let Some(redis) = &soak.redis {
+            soak.log
+                .line(format!("Redis log, last lines:\n{}", redis.log_tail(10)));
         }
     }
     if std::env::var_os("CHAT_CHAOS_KEEP").is_some() {

@@ -1,5 +1,5 @@
-//! A real `chat-server` process the harness can kill -9 and start again on the same port,
-//! database and secret.
+//! A real `chat-server` process the harness can kill -9 (or SIGTERM) and start again on the
+//! same port, database and secret.
 
 use anyhow::{Context, bail};
 use std::net::SocketAddr;
@@ -104,6 +104,47 @@ impl ServerNode {
             .await
             .with_context(|| format!("{} did not die within 10 s of SIGKILL", self.name))??;
         Ok(())
+    }
+
+    /// SIGTERM (what a service manager sends to stop it), and wait up to `within` for the
+    /// process to exit: its exit status, or `None` if it was still running then (it is
+    /// killed with SIGKILL in that case).
+    pub async fn terminate(
+        &mut self,
+        within: Duration,
+    ) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        let Some(mut child) = self.child.take() else {
+            bail!("{} is not running", self.name);
+        };
+        let pid = child.id().context("a running child has a pid")?;
+        let signalled = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await
+            .context("running kill -TERM")?;
+        if !signalled.success() {
+            bail!("kill -TERM {pid} failed ({signalled})");
+        }
+        if let Ok(status) = tokio::time::timeout(within, child.wait()).await {
+            return Ok(Some(status?));
+        }
+        child.start_kill()?;
+        tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .with_context(|| format!("{} did not die within 10 s of SIGKILL", self.name))??;
+        Ok(None)
+    }
+
+    /// How long its log is now (a later [`ServerNode::log_since`] reads what came after).
+    pub fn log_len(&self) -> u64 {
+        std::fs::metadata(&self.log).map_or(0, |m| m.len())
+    }
+
+    /// What it logged after the log was `offset` bytes long.
+    pub fn log_since(&self, offset: u64) -> String {
+        let log = std::fs::read(&self.log).unwrap_or_default();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(log.len());
+        String::from_utf8_lossy(&log[start..]).into_owned()
     }
 
     /// Starts it again on the same port (after [`ServerNode::kill9`]).

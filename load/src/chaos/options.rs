@@ -29,9 +29,15 @@ pub struct Options {
     /// The bound on every wait (connecting, catching up, settling).
     pub patience: Duration,
     pub seed: u64,
-    /// Server nodes on PostgreSQL, in cluster mode (`CLUSTER_ADAPTER=postgres`) when more
-    /// than one, clients split across them. SQLite runs one node (it refuses cluster mode).
+    /// Server nodes on PostgreSQL, in cluster mode ([`Options::adapter`]) when more than
+    /// one, clients split across them. SQLite runs one node (it refuses cluster mode).
     pub nodes: usize,
+    /// What carries events between the nodes (`CLUSTER_ADAPTER`) when there are several.
+    pub adapter: Adapter,
+    /// Messages the crashed client sends in a [`Fault::CrashClient`] round: this many are
+    /// stored on the server but their acks are held back when it crashes, and this many
+    /// more are queued in its outbox while its connection is cut.
+    pub crash_outbox: usize,
     /// How long the `RestartPostgres` rounds last instead of `fault_time`: an outage well
     /// past the 7 s in which the engine's four tries are spent, after which no message may
     /// have ended `failed` (the server answers `unavailable`, which uses up no try). `None`
@@ -39,15 +45,36 @@ pub struct Options {
     pub postgres_outage: Option<Duration>,
 }
 
+/// The cluster adapter of a soak on several nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Adapter {
+    /// `CLUSTER_ADAPTER=postgres`: LISTEN/NOTIFY on the soak's database.
+    Postgres,
+    /// `CLUSTER_ADAPTER=redis`: a private `redis-server`, under a key prefix of the run's own.
+    Redis,
+}
+
+impl Adapter {
+    pub fn name(self) -> &'static str {
+        match self {
+            Adapter::Postgres => "postgres",
+            Adapter::Redis => "redis",
+        }
+    }
+}
+
 /// The PostgreSQL outage of the one-node soaks.
 const POSTGRES_OUTAGE: Duration = Duration::from_secs(30);
 
 /// Each fault once, in the order the short soak runs them.
-const EVERY_FAULT: [Fault; 6] = [
+/// ([`Fault::RestartRedis`] only runs on Redis: [`Options::on_two_nodes_over_redis`].)
+const EVERY_FAULT: [Fault; 8] = [
     Fault::CutAndDelay,
     Fault::KillServer,
     Fault::RestartPostgres,
+    Fault::TermServer,
     Fault::RefuseConnections,
+    Fault::CrashClient,
     Fault::CrashPostgres,
     Fault::Freeze,
 ];
@@ -63,7 +90,7 @@ impl Options {
         }
     }
 
-    /// The version `cargo test` runs: a few dozen clients, each fault once, well under two
+    /// The version `cargo test` runs: a few dozen clients, each fault once, under two
     /// minutes.
     pub fn short() -> Options {
         Options {
@@ -84,6 +111,8 @@ impl Options {
             patience: Duration::from_secs(60),
             seed: 1,
             nodes: 1,
+            adapter: Adapter::Postgres,
+            crash_outbox: 4,
             postgres_outage: Some(POSTGRES_OUTAGE),
         }
     }
@@ -109,16 +138,19 @@ impl Options {
             patience: Duration::from_secs(120),
             seed: 2,
             nodes: 1,
+            adapter: Adapter::Postgres,
+            crash_outbox: 15,
             postgres_outage: Some(POSTGRES_OUTAGE),
         }
     }
 
     /// The same soak on two nodes in cluster mode (`CLUSTER_ADAPTER=postgres`), clients
-    /// split across them through a proxy each; node faults strike the nodes in turn, so
-    /// every kill -9 is repeated until each node has been killed.
+    /// split across them through a proxy each; each node fault strikes the nodes in turn,
+    /// so kill -9 is repeated until each node has been killed.
     pub fn on_two_nodes(mut self) -> Options {
         self.name = format!("{}, two nodes", self.name);
         self.nodes = 2;
+        self.adapter = Adapter::Postgres;
         self.postgres_outage = None;
         let kills = self
             .rounds
@@ -129,6 +161,25 @@ impl Options {
             self.rounds.push(Fault::KillServer);
         }
         self
+    }
+
+    /// Two nodes on `CLUSTER_ADAPTER=redis` (a private `redis-server`) with every fault
+    /// of [`Options::on_two_nodes`], and a Redis restart after each PostgreSQL restart
+    /// (once in the short soak, three times in the long one): Redis is killed with SIGKILL
+    /// and started again after the fault time, and cross-node delivery must come back.
+    pub fn on_two_nodes_over_redis(self) -> Options {
+        let mut options = self.on_two_nodes();
+        options.name = options.name.replace("two nodes", "two nodes on Redis");
+        options.adapter = Adapter::Redis;
+        options.rounds = options
+            .rounds
+            .iter()
+            .flat_map(|&fault| match fault {
+                Fault::RestartPostgres => vec![fault, Fault::RestartRedis],
+                _ => vec![fault],
+            })
+            .collect();
+        options
     }
 
     /// Without the PostgreSQL faults.

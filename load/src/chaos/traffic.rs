@@ -43,6 +43,7 @@ impl Traffic {
                         client,
                         conversation,
                         id,
+                        text,
                     });
                 }
             }
