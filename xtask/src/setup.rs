@@ -11,6 +11,7 @@ use std::process::Command;
 /// Debian's Chromium and its WebDriver, for wasm-bindgen-test and Playwright.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
 /// Oldest Node.js the JS tooling (Expo SDK 57, vitest) accepts.
 const NODE_MAJOR_MIN: u32 = 20;
 
@@ -28,6 +29,10 @@ pub fn ensure_all(root: &Path) -> Result<Tools> {
     ensure_debian_packages(
         &[("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER)],
         "headless Chromium and its WebDriver run the wasm and browser end-to-end tests",
+    )?;
+    ensure_debian_packages(
+        &[("redis-server", REDIS_SERVER)],
+        "the chaos soak on Redis kills and restarts a private redis-server",
     )?;
     ensure_build_tools(root)
 }
