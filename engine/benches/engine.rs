@@ -3,9 +3,14 @@
 //! - `merge_older_page_100_into_10000`: an older history page of 100 messages (as the
 //!   server's JSON) merged into a timeline of 10,000 (`load_older` → `handle_http_response`).
 //! - `apply_1000_incoming`: 1,000 `message:new` frames decoded and merged, one by one.
+//! - `incoming_1000_into_10000`: 1,000 `message:new` frames, each the next seq, into a
+//!   timeline that holds 10,000 (its capacity, so each also drops the oldest), outputs
+//!   drained and the snapshot published after each, as a driver does (and no one holding
+//!   a snapshot, as the load tool does not).
 //!
-//! Each iteration starts from a freshly built engine (not timed). The figures are in
-//! docs/CLIENT.md.
+//! The first two start each iteration from a freshly built engine (not timed); the third
+//! keeps one engine, whose timeline stays at 10,000 while its seqs move on. The figures
+//! are in docs/CLIENT.md.
 #![allow(clippy::unwrap_used)]
 
 // criterion is a native-only dev-dependency: on wasm32 this bench is an empty program.
@@ -144,9 +149,49 @@ mod hot_paths {
         });
     }
 
+    fn incoming_into_10000(c: &mut Criterion) {
+        // Joined when the conversation was empty; a message at seq 10,000 shows a gap,
+        // and the catch-up page fills it (a catch-up page, unlike an older one, does not
+        // widen the window: the timeline is at its capacity).
+        let (mut engine, _) = joined(10_000, 0);
+        let frame = format!(r#"42["message:new",{}]"#, message(10_000));
+        engine.handle_frame(Millis(2), SocketId(0), &frame);
+        let catch_up = last_http(&drain(&mut engine));
+        engine.handle_http_response(Millis(2), catch_up, 200, &page(1..=10_000, false));
+        drain(&mut engine);
+        assert_eq!(
+            engine.conversation(CONVERSATION).unwrap().messages.len(),
+            10_000
+        );
+        let mut next_seq = 10_001;
+        c.bench_function("incoming_1000_into_10000", |b| {
+            b.iter_batched(
+                || {
+                    let frames: Vec<String> = (next_seq..next_seq + 1000)
+                        .map(|seq| format!(r#"42["message:new",{}]"#, message(seq)))
+                        .collect();
+                    next_seq += 1000;
+                    frames
+                },
+                |frames| {
+                    for frame in &frames {
+                        engine.handle_frame(Millis(5), SocketId(0), frame);
+                        black_box(drain(&mut engine));
+                    }
+                    frames
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        let view = engine.conversation(CONVERSATION).unwrap();
+        assert_eq!(view.messages.len(), 10_000);
+        assert_eq!(view.messages.last().unwrap().seq, Some(next_seq - 1));
+        assert!(view.synced);
+    }
+
     criterion_group! {
         name = benches;
         config = Criterion::default().sample_size(20);
-        targets = merge_page, apply_incoming
+        targets = merge_page, apply_incoming, incoming_into_10000
     }
 }

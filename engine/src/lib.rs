@@ -86,7 +86,7 @@ pub use connection::{ConnectionError, ConnectionState, ErrorKind};
 pub use engine::{Engine, Event, HttpRequest, Output, SendError};
 pub use ids::{ClientMessageId, RequestId, SocketId};
 pub use outbox::StorageError;
-pub use snapshot::{ConnectionView, ConversationView, Conversations, Snapshot};
+pub use snapshot::{ConnectionView, ConversationView, Conversations, Messages, Snapshot};
 pub use time::Millis;
 pub use timeline::{MessageStatus, MessageView};
 

@@ -4,9 +4,14 @@
 //! that conversation changed; the [`Snapshot`] holds those `Arc`s and a version that grows
 //! by one per change. A UI compares pointers (or versions) and re-renders only what moved;
 //! the wasm layer caches its JS objects by version.
+//!
+//! A view that no one but the engine's own current snapshot holds is patched in place
+//! instead of rebuilt (no one can tell the difference): a message at the end of a
+//! timeline then costs O(1) amortised, not a copy of the whole timeline.
 
 use chat_wire::socket::ReadSeqs;
 use chat_wire::{ConversationId, UserId};
+use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::connection::ConnectionState;
@@ -18,7 +23,7 @@ use crate::timeline::MessageView;
 pub struct ConversationView {
     pub id: ConversationId,
     /// Stored messages by seq, then unsent ones in send order.
-    pub messages: Vec<Arc<MessageView>>,
+    pub messages: Messages,
     /// Who is typing now, ascending.
     pub typing_user_ids: Vec<UserId>,
     /// Who is online, ascending.
@@ -41,6 +46,81 @@ pub struct ConversationView {
     pub last_message: Option<Arc<MessageView>>,
     /// When the conversation last moved (RFC 3339): the list orders by it.
     pub activity_at: Option<String>,
+}
+
+/// Messages in display order, read as a slice (`Deref`). Dropping the oldest is O(1)
+/// amortised: they stay in the `Vec`, skipped, until they are half of it (natively; in
+/// the wasm the rest is moved up at once: windows there are 100 messages, and the
+/// offset's code does not fit the size budget).
+#[derive(Clone, Debug, Default)]
+pub struct Messages {
+    items: Vec<Arc<MessageView>>,
+    /// `items[..start]` are dropped.
+    start: usize,
+}
+
+impl Deref for Messages {
+    type Target = [Arc<MessageView>];
+
+    fn deref(&self) -> &Self::Target {
+        &self.items[self.start()..]
+    }
+}
+
+impl PartialEq for Messages {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Messages {}
+
+impl From<Vec<Arc<MessageView>>> for Messages {
+    fn from(items: Vec<Arc<MessageView>>) -> Self {
+        Messages { items, start: 0 }
+    }
+}
+
+impl Messages {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [Arc<MessageView>] {
+        let start = self.start();
+        &mut self.items[start..]
+    }
+
+    pub(crate) fn insert(&mut self, index: usize, message: Arc<MessageView>) {
+        let at = self.start() + index;
+        self.items.insert(at, message);
+    }
+
+    pub(crate) fn push(&mut self, message: &Arc<MessageView>) {
+        self.items.push(message.clone());
+    }
+
+    /// Keeps the first `len` (all if there are fewer).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        let end = self.start().saturating_add(len);
+        self.items.truncate(end);
+    }
+
+    /// Drops the first `count` (all if there are fewer).
+    pub(crate) fn drop_front(&mut self, count: usize) {
+        let start = self.start().saturating_add(count).min(self.items.len());
+        self.start = start;
+        if cfg!(target_arch = "wasm32") || start > self.items.len() / 2 {
+            // The dropped head goes with the old `Vec` (`split_off` is a copy, which keeps
+            // less code in the wasm than `drain`).
+            self.items = self.items.split_off(start);
+            self.start = 0;
+        }
+    }
+
+    fn start(&self) -> usize {
+        if cfg!(target_arch = "wasm32") {
+            0
+        } else {
+            self.start
+        }
+    }
 }
 
 /// The connection as the app shows it.
@@ -92,19 +172,15 @@ impl Conversations {
         self.0.is_empty()
     }
 
-    /// Puts `view` in place of the conversation's view, unless that is equal already;
-    /// true if it did.
-    pub(crate) fn replace(&mut self, view: ConversationView) -> bool {
-        match self.0.binary_search_by_key(&view.id, |c| c.id) {
-            Ok(i) if *self.0[i] == view => false,
-            Ok(i) => {
-                self.0[i] = Arc::new(view);
-                true
-            }
-            Err(i) => {
-                self.0.insert(i, Arc::new(view));
-                true
-            }
+    pub(crate) fn get_mut(&mut self, id: ConversationId) -> Option<&mut Arc<ConversationView>> {
+        let i = self.0.binary_search_by_key(&id, |c| c.id).ok()?;
+        self.0.get_mut(i)
+    }
+
+    /// Adds the view of a conversation that has none.
+    pub(crate) fn insert(&mut self, view: ConversationView) {
+        if let Err(i) = self.0.binary_search_by_key(&view.id, |c| c.id) {
+            self.0.insert(i, Arc::new(view));
         }
     }
 }

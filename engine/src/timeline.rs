@@ -8,6 +8,7 @@ use chat_wire::{Message, MessageId, UserId};
 use std::sync::Arc;
 
 use crate::ids::ClientMessageId;
+use crate::snapshot::Messages;
 
 /// A message as the app shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +59,7 @@ pub(crate) enum Inserted {
 #[derive(Clone, Debug)]
 pub(crate) struct Timeline {
     /// Sorted by seq, unique seqs.
-    confirmed: Vec<Arc<MessageView>>,
+    confirmed: Messages,
     /// Unsent, sorted by send order.
     pending: Vec<(u64, Arc<MessageView>)>,
     /// Stored messages kept; the oldest beyond it are dropped.
@@ -67,17 +68,41 @@ pub(crate) struct Timeline {
     pub(crate) has_older: bool,
     /// Own messages up to this seq are `read`: another participant's watermark reached it.
     read_through: i64,
+    /// What changed since the view was last brought up to date.
+    since: Since,
+}
+
+/// How the messages differ from the view last patched ([`Timeline::patch`]; an empty one
+/// for a new timeline), so that a patch copies only what moved: a message at the end
+/// costs O(1), not a copy of the timeline.
+#[derive(Clone, Debug, Default)]
+struct Since {
+    /// Stored messages changed (inserted, dropped, or their status).
+    changed: bool,
+    /// Stored messages dropped from the front.
+    dropped: usize,
+    /// `confirmed[..kept]` is what the view holds after its first `dropped`.
+    kept: usize,
+    /// Unsent messages at the view's end.
+    pending: usize,
 }
 
 impl Timeline {
     pub(crate) fn new(capacity: usize) -> Self {
         Timeline {
-            confirmed: Vec::new(),
+            confirmed: Messages::default(),
             pending: Vec::new(),
             window: capacity.max(1),
             has_older: false,
             read_through: 0,
+            since: Since::default(),
         }
+    }
+
+    /// The stored message at `index` changed, or one was inserted there.
+    fn changed_at(&mut self, index: usize) {
+        self.since.changed = true;
+        self.since.kept = self.since.kept.min(index);
     }
 
     /// Merges a stored message; an optimistic entry with the same `(sender, clientMessageId)`
@@ -92,10 +117,7 @@ impl Timeline {
                 .retain(|(_, view)| view.client_message_id.as_deref() != Some(cmid.as_str()));
             replaced_pending = before != self.pending.len();
         }
-        match self
-            .confirmed
-            .binary_search_by_key(&message.seq, |m| m.seq.unwrap_or(0))
-        {
+        match self.find(message.seq) {
             Ok(index) => {
                 if self.confirmed[index].id == Some(message.id) {
                     Inserted::Duplicate
@@ -114,9 +136,12 @@ impl Timeline {
                     view.status = MessageStatus::Read;
                 }
                 self.confirmed.insert(index, Arc::new(view));
+                self.changed_at(index);
                 if self.confirmed.len() > self.window {
                     let excess = self.confirmed.len() - self.window;
-                    self.confirmed.drain(..excess);
+                    self.confirmed.drop_front(excess);
+                    self.since.dropped += excess;
+                    self.since.kept = self.since.kept.saturating_sub(excess);
                     self.has_older = true;
                 }
                 Inserted::New { replaced_pending }
@@ -178,9 +203,12 @@ impl Timeline {
 
     /// A read receipt: the message is `read`. False if it is not kept.
     pub(crate) fn mark_read(&mut self, id: MessageId) -> bool {
-        match self.confirmed.iter_mut().find(|m| m.id == Some(id)) {
-            Some(view) if view.status != MessageStatus::Read => {
-                Arc::make_mut(view).status = MessageStatus::Read;
+        let index = self.confirmed.iter().position(|m| m.id == Some(id));
+        match index {
+            Some(index) if self.confirmed[index].status != MessageStatus::Read => {
+                Arc::make_mut(&mut self.confirmed.as_mut_slice()[index]).status =
+                    MessageStatus::Read;
+                self.changed_at(index);
                 true
             }
             _ => false,
@@ -194,17 +222,31 @@ impl Timeline {
             return false;
         }
         let from = std::mem::replace(&mut self.read_through, seq);
-        let seq_of = |m: &Arc<MessageView>| m.seq.unwrap_or(0);
-        let start = self.confirmed.partition_point(|m| seq_of(m) <= from);
-        let end = self.confirmed.partition_point(|m| seq_of(m) <= seq);
-        let mut changed = false;
-        for view in &mut self.confirmed[start..end] {
-            if me.is_some() && view.sender_id == me && view.status == MessageStatus::Sent {
+        if me.is_none() {
+            return false;
+        }
+        // Counted from the newest end: the watermark moves up behind the newest messages,
+        // so only the few above the last one are looked at.
+        let above = |bound: i64, kept: &[Arc<MessageView>]| {
+            let newer = kept.iter().rev().take_while(|m| m.seq.unwrap_or(0) > bound);
+            kept.len() - newer.count()
+        };
+        let end = above(seq, &self.confirmed);
+        let start = above(from, &self.confirmed[..end]);
+        let mut first = None;
+        for (index, view) in self.confirmed.as_mut_slice()[start..end]
+            .iter_mut()
+            .enumerate()
+        {
+            if view.sender_id == me && view.status == MessageStatus::Sent {
                 Arc::make_mut(view).status = MessageStatus::Read;
-                changed = true;
+                first = first.or(Some(start + index));
             }
         }
-        changed
+        if let Some(index) = first {
+            self.changed_at(index);
+        }
+        first.is_some()
     }
 
     /// The oldest seq kept.
@@ -217,13 +259,68 @@ impl Timeline {
         self.window = self.window.saturating_add(extra);
     }
 
-    /// Everything, in display order.
-    pub(crate) fn views(&self) -> Vec<Arc<MessageView>> {
-        self.confirmed
+    /// The stored message with this seq, if kept.
+    pub(crate) fn stored(&self, seq: i64) -> Option<&Arc<MessageView>> {
+        self.confirmed.get(self.find(seq).ok()?)
+    }
+
+    /// Where `seq` is (`Ok`) or would go (`Err`) among the stored messages. The newest
+    /// end is looked at first: that is where live messages go, and a binary search over
+    /// `Arc`s reads a cold cache line at each step.
+    fn find(&self, seq: i64) -> Result<usize, usize> {
+        let len = self.confirmed.len();
+        // Not in the wasm, for its size budget (and a 100-message window there).
+        let last = match cfg!(target_arch = "wasm32") {
+            true => None,
+            false => self.confirmed.last().and_then(|m| m.seq),
+        };
+        match last {
+            Some(last) if last < seq => Err(len),
+            Some(last) if last == seq => Ok(len - 1),
+            _ => self
+                .confirmed
+                .binary_search_by_key(&seq, |m| m.seq.unwrap_or(0)),
+        }
+    }
+
+    /// Brings `view` (what this made last, or an empty view for a new timeline) up to
+    /// date: it keeps the stored messages that stayed and copies only the rest. True if
+    /// it changed.
+    pub(crate) fn patch(&mut self, view: &mut Messages) -> bool {
+        let now = self.now_shown();
+        let since = std::mem::replace(&mut self.since, now);
+        let stored = view.len().saturating_sub(since.pending);
+        let pending_same = view[stored..]
             .iter()
-            .cloned()
-            .chain(self.pending.iter().map(|(_, view)| view.clone()))
-            .collect()
+            .eq(self.pending.iter().map(|(_, view)| view));
+        if !since.changed && pending_same {
+            return false;
+        }
+        view.truncate(stored.min(since.dropped + since.kept));
+        view.drop_front(since.dropped);
+        let pending = self.pending.iter().map(|(_, view)| view);
+        for message in self.confirmed[since.kept..].iter().chain(pending) {
+            view.push(message);
+        }
+        true
+    }
+
+    /// The next [`Timeline::patch`] is of an empty view: it copies everything.
+    pub(crate) fn forget_view(&mut self) {
+        self.since = Since {
+            changed: true,
+            ..Since::default()
+        };
+    }
+
+    /// What a view made now would hold: nothing changed since.
+    fn now_shown(&self) -> Since {
+        Since {
+            changed: false,
+            dropped: 0,
+            kept: self.confirmed.len(),
+            pending: self.pending.len(),
+        }
     }
 
     #[cfg(test)]
@@ -261,13 +358,19 @@ mod tests {
         }
     }
 
+    /// Everything, in display order.
+    fn made_anew(timeline: &Timeline) -> Vec<Arc<MessageView>> {
+        let pending = timeline.pending.iter().map(|(_, view)| view);
+        timeline.confirmed.iter().chain(pending).cloned().collect()
+    }
+
     #[test]
     fn sorts_by_seq_and_drops_duplicates() {
         let mut timeline = Timeline::new(100);
         for seq in [3, 1, 2, 3, 1] {
             timeline.insert(&message(seq, None), None);
         }
-        let seqs: Vec<_> = timeline.views().iter().map(|m| m.seq).collect();
+        let seqs: Vec<_> = made_anew(&timeline).iter().map(|m| m.seq).collect();
         assert_eq!(seqs, [Some(1), Some(2), Some(3)]);
         assert_eq!(
             timeline.insert(&message(2, None), None),
@@ -293,7 +396,7 @@ mod tests {
             }
         );
         assert_eq!(timeline.len(), 1);
-        assert_eq!(timeline.views()[0].status, MessageStatus::Sent);
+        assert_eq!(made_anew(&timeline)[0].status, MessageStatus::Sent);
     }
 
     #[test]
@@ -321,5 +424,57 @@ mod tests {
         assert_eq!(timeline.oldest_seq(), Some(2));
         assert!(timeline.mark_read(MessageId(104)));
         assert!(!timeline.mark_read(MessageId(104)));
+    }
+
+    #[test]
+    fn a_patched_view_equals_one_made_anew() {
+        // Merges at the end and anywhere, duplicates, drops past the window, status
+        // changes and unsent messages and their echoes: the view patched all along is the
+        // one made from scratch, and `patch` says whether it moved.
+        for seed in 0..300 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let me = Some(UserId(1));
+            let mut timeline = Timeline::new(rng.usize(1..12));
+            let mut view = Messages::default();
+            let cmids: Vec<_> = (0..6)
+                .map(|_| ClientMessageId::generate(&mut rng))
+                .collect();
+            let mut next = 1;
+            for _ in 0..80 {
+                let cmid = &cmids[rng.usize(..cmids.len())];
+                let mut stored = message(next, None);
+                stored.sender_id = UserId(rng.i64(1..3));
+                match rng.u8(0..8) {
+                    0..=2 => next += 1,
+                    3 => stored = message(rng.i64(1..next + 3), None),
+                    4 => {
+                        stored.client_message_id = Some(cmid.as_str().to_owned());
+                        next += 1;
+                    }
+                    5 => {
+                        let status =
+                            [MessageStatus::Sending, MessageStatus::Failed][rng.usize(..2)];
+                        timeline.upsert_pending(rng.u64(0..10), cmid, "p", me, status);
+                    }
+                    6 => {
+                        timeline.mark_read(MessageId(100 + rng.i64(1..next + 1)));
+                        timeline.remove_pending(cmid);
+                    }
+                    _ => {
+                        timeline.read_through(rng.i64(0..next + 1), me);
+                        timeline.widen(rng.usize(0..3));
+                    }
+                }
+                if stored.seq <= next {
+                    timeline.insert(&stored, me);
+                }
+                if rng.bool() {
+                    let before = view.to_vec();
+                    let moved = timeline.patch(&mut view);
+                    assert_eq!(view[..], made_anew(&timeline)[..], "seed {seed}");
+                    assert_eq!(moved, before[..] != view[..], "seed {seed}");
+                }
+            }
+        }
     }
 }

@@ -491,6 +491,134 @@ fn snapshots_keep_their_identity_until_something_changes() {
     ));
 }
 
+/// An engine that joined `ROOM` (empty) as `ME`, keeping `capacity` messages.
+fn joined_engine(capacity: usize) -> Engine {
+    let config = Config {
+        timeline_capacity: capacity,
+        ..Config::new("http://chat.test")
+    };
+    let mut engine = Engine::new(config, 5);
+    let now = Millis(1);
+    engine.connect(now);
+    engine.handle_token(now, Some(FakeServer::new().issue_token(ME)));
+    let socket = SocketId(0);
+    engine.handle_frame(
+        now,
+        socket,
+        r#"0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}"#,
+    );
+    engine.handle_frame(now, socket, r#"40{"sid":"b"}"#);
+    engine.join(now, ROOM);
+    let ack = drain(&mut engine)
+        .iter()
+        .find_map(|o| match o {
+            Output::SendFrame { text, .. } if text.contains("conversation:join") => text
+                .strip_prefix("42")
+                .and_then(|t| t.split('[').next())
+                .map(str::to_owned),
+            _ => None,
+        })
+        .unwrap();
+    let answer = format!(r#"43{ack}[{{"success":true,"onlineUserIds":[],"lastSeq":0}}]"#);
+    engine.handle_frame(now, socket, &answer);
+    drain(&mut engine);
+    // A first join of an empty conversation is synced at once: no history to fetch.
+    assert!(engine.conversation(ROOM).unwrap().synced);
+    engine
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    /// `message:new` from `OTHER`, `back` seqs below the next (0: at the end).
+    Other { back: i64 },
+    /// An own send, shown unsent until its echo.
+    Send,
+    /// The echo of the `n`th own send (if there was one), at the next seq.
+    Echo { n: usize },
+    /// `OTHER` read up to `back` seqs below the newest.
+    ReadUpTo { back: i64 },
+    /// A read receipt for the message `back` seqs below the newest.
+    Receipt { back: i64 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => Just(Step::Other { back: 0 }),
+        1 => (0..6i64).prop_map(|back| Step::Other { back }),
+        2 => Just(Step::Send),
+        2 => (0..4usize).prop_map(|n| Step::Echo { n }),
+        1 => (0..4i64).prop_map(|back| Step::ReadUpTo { back }),
+        1 => (0..6i64).prop_map(|back| Step::Receipt { back }),
+    ]
+}
+
+proptest! {
+    /// A view no one holds is patched in place; one held is replaced by a view made
+    /// anew. Fed the same inputs, an engine whose every snapshot is kept (the second way
+    /// each time) and one whose snapshots are dropped at once (the first) show the same
+    /// conversation at the same version after every step.
+    #[test]
+    fn patched_views_equal_views_made_anew(
+        steps in prop::collection::vec(step(), 1..80),
+        capacity in 1usize..12,
+    ) {
+        let mut held = joined_engine(capacity);
+        let mut free = joined_engine(capacity);
+        let mut kept = Vec::new();
+        let (mut next, mut sends) = (1i64, Vec::new());
+        let now = Millis(10);
+        for step in steps {
+            let frame = |seq: i64, sender: UserId, cmid: Option<&str>| {
+                let cmid = cmid.map_or("null".to_owned(), |c| format!("\"{c}\""));
+                format!(
+                    r#"42["message:new",{{"id":{},"conversationId":{},"seq":{seq},"senderId":{},"text":"m{seq}","clientMessageId":{cmid},"createdAt":"2026-01-01T00:00:00.000Z"}}]"#,
+                    1000 + seq, ROOM.0, sender.0
+                )
+            };
+            let input = match step {
+                Step::Other { back } => {
+                    let seq = (next - back).max(1);
+                    next = next.max(seq + 1);
+                    Some(frame(seq, OTHER, None))
+                }
+                Step::Send => {
+                    let id = held.send(now, ROOM, "mine").unwrap();
+                    prop_assert_eq!(&free.send(now, ROOM, "mine").unwrap(), &id);
+                    sends.push(id);
+                    None
+                }
+                Step::Echo { n } => sends.get(n).map(|id| {
+                    next += 1;
+                    frame(next - 1, ME, Some(id.as_str()))
+                }),
+                Step::ReadUpTo { back } => Some(format!(
+                    r#"42["conversation:read",{{"conversationId":{},"userId":{},"lastReadSeq":{}}}]"#,
+                    ROOM.0, OTHER.0, next - 1 - back
+                )),
+                Step::Receipt { back } => Some(format!(
+                    r#"42["message:read",{{"messageId":{},"conversationId":{},"readBy":{},"readAt":"t"}}]"#,
+                    1000 + next - 1 - back, ROOM.0, OTHER.0
+                )),
+            };
+            for engine in [&mut held, &mut free] {
+                if let Some(frame) = &input {
+                    engine.handle_frame(now, SocketId(0), frame);
+                }
+                drain(engine);
+            }
+            let view = held.conversation(ROOM).unwrap();
+            kept.push((view.clone(), (*view).clone()));
+            let patched = (*free.conversation(ROOM).unwrap()).clone();
+            prop_assert_eq!(&patched, &*held.conversation(ROOM).unwrap());
+            prop_assert_eq!(free.version(), held.version());
+        }
+        // The views held stayed as they were when taken.
+        for (view, then) in &kept {
+            prop_assert_eq!(&**view, then);
+        }
+    }
+}
+
 #[test]
 fn older_pages_load_on_demand() {
     let mut server = FakeServer::new();

@@ -3,6 +3,7 @@
 
 use crate::population::{Member, Population};
 use crate::report::Latencies;
+use crate::verify::Deliveries;
 use chat_engine::{ConnectionState, Event};
 use chat_wire::{ConversationId, UserId};
 use client_native::{ClientOptions, NativeClient};
@@ -80,6 +81,8 @@ pub struct FleetClient {
     pub conversations: Vec<ConversationId>,
     /// Since when the client has been away, while it has not caught up since.
     lost: Mutex<Lost>,
+    /// What the engine reported stored, for the integrity check.
+    deliveries: Mutex<Deliveries>,
 }
 
 #[derive(Debug, Default)]
@@ -92,6 +95,11 @@ struct Lost {
 }
 
 impl FleetClient {
+    /// What the engine reported stored so far (the event pump adds to it).
+    pub fn deliveries(&self) -> MutexGuard<'_, Deliveries> {
+        lock(&self.deliveries)
+    }
+
     /// Connected, and every conversation joined and synced.
     pub fn caught_up(&self) -> bool {
         let snapshot = self.client.snapshot();
@@ -195,7 +203,9 @@ fn start_client(
     let token = member.token.clone();
     let mut options = ClientOptions::new(url, move || Some(token.clone()));
     options.seed = seed;
-    // Keep every message of the run in memory, so the final check sees whole timelines.
+    // Keep every message of the run: the timeline's deduplication then covers the whole
+    // run, so a message the engine reports stored twice is a real duplicate (one dropped
+    // from a bounded window and delivered again would be stored, and counted, again).
     options.config.timeline_capacity = usize::MAX;
     let (client, mut events) = NativeClient::spawn(options);
     let fleet_client = Arc::new(FleetClient {
@@ -203,6 +213,7 @@ fn start_client(
         client,
         conversations: member.conversations,
         lost: Mutex::new(Lost::default()),
+        deliveries: Mutex::new(Deliveries::default()),
     });
     let (me, recorder) = (Arc::downgrade(&fleet_client), recorder.clone());
     tokio::spawn(async move {
@@ -218,6 +229,15 @@ fn start_client(
 fn record(me: &FleetClient, recorder: &Recorder, event: Event) {
     let now = Instant::now();
     match event {
+        Event::Stored {
+            conversation,
+            message,
+        } => {
+            if let Some(seq) = message.seq {
+                me.deliveries()
+                    .record(conversation, seq, message.client_message_id.as_deref());
+            }
+        }
         Event::MessageReceived(view) if view.sender_id != Some(me.user) => {
             let mut recorded = recorder.lock();
             let sent = view

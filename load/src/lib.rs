@@ -9,8 +9,8 @@
 //!
 //! - [`population`]: registers users and creates conversations through REST.
 //! - [`fleet`]: one engine per user, its event pump, and the shared [`fleet::Recorder`].
-//! - [`verify`]: after a run, every acked message in every participant's timeline exactly
-//!   once, in seq order, without gaps.
+//! - [`verify`]: every acked message stored by every participant's engine exactly once,
+//!   without gaps, counted from the engines' events as they come.
 //! - [`scenario`]: steady chat, max-rate ramp, idle connections, reconnect storm, big
 //!   groups.
 //! - [`report`]: latency summaries, the human table and `--json`.

@@ -66,11 +66,11 @@ pub struct Integrity {
     pub acked: usize,
     /// Sends that ended `failed`.
     pub failed: u64,
-    /// (message, participant) pairs missing from a participant's timeline.
+    /// (message, participant) pairs the participant's engine never reported stored.
     pub losses: usize,
-    /// Messages a timeline holds more than once.
+    /// Messages an engine reported stored more than once (by seq or clientMessageId).
     pub duplicates: usize,
-    /// Seq gaps or out-of-order entries in a timeline.
+    /// Seq gaps in what an engine stored.
     pub order_errors: usize,
 }
 

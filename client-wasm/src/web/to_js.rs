@@ -260,10 +260,12 @@ pub(crate) fn event(event: &Event, snapshot: &Snapshot) -> Option<JsValue> {
         }
         Event::MessageReceived(message) => {
             // The event names no conversation; the message is in the snapshot published by
-            // the same call, so its conversation is the one holding this very `Arc`.
+            // the same call, so its conversation is the one holding this very `Arc` (looked
+            // for from the newest end, where a live message is).
             let conversation = snapshot.conversations.iter().find_map(|view| {
                 view.messages
                     .iter()
+                    .rev()
                     .any(|m| Arc::ptr_eq(m, message))
                     .then_some(view.id)
             })?;

@@ -3,12 +3,13 @@
 //! [`Conversations`] holds them all, and the read receipts waiting for a connection.
 
 use chat_wire::{ConversationId, MessageId, UserId};
+use std::sync::Arc;
 
 use super::read_state::{ListFetch, ReadState};
 use crate::config::Config;
 use crate::ids::RequestId;
 use crate::protocol::AckId;
-use crate::snapshot::ConversationView;
+use crate::snapshot::{self, ConversationView, Messages};
 use crate::time::Millis;
 use crate::timeline::Timeline;
 use crate::vecmap::{VecMap, VecSet};
@@ -71,10 +72,48 @@ impl Conversation {
         }
     }
 
-    pub(crate) fn view(&self, id: ConversationId) -> ConversationView {
+    /// Brings this conversation's view in `views` up to date; true if it changed. A view
+    /// that no one else holds (not the app, not the JS cache) is patched in place, which
+    /// no one can tell from a new one: a message at the timeline's end costs O(1). One
+    /// held elsewhere stays as it was: a new view is made whole, and kept if it differs.
+    pub(crate) fn publish(
+        &mut self,
+        id: ConversationId,
+        views: &mut snapshot::Conversations,
+    ) -> bool {
+        let mut next = self.view(id, Messages::default());
+        let Some(current) = views.get_mut(id) else {
+            // A new timeline's changes are counted from an empty view.
+            self.timeline.patch(&mut next.messages);
+            views.insert(next);
+            return true;
+        };
+        // Not in the wasm: the browser's JS cache holds the view it made objects from, so
+        // there the next change copies it anyway, and the in-place path's code does not
+        // fit the 60 KiB budget (docs/CLIENT.md, "Benchmark").
+        if cfg!(not(target_arch = "wasm32"))
+            && let Some(view) = Arc::get_mut(current)
+        {
+            let messages = std::mem::take(&mut view.messages);
+            let same = next == *view;
+            next.messages = messages;
+            let moved = self.timeline.patch(&mut next.messages);
+            *view = next;
+            return moved || !same;
+        }
+        self.timeline.forget_view();
+        self.timeline.patch(&mut next.messages);
+        let changed = **current != next;
+        if changed {
+            *current = Arc::new(next);
+        }
+        changed
+    }
+
+    fn view(&self, id: ConversationId, messages: Messages) -> ConversationView {
         ConversationView {
             id,
-            messages: self.timeline.views(),
+            messages,
             typing_user_ids: self.typing_in.keys().copied().collect(),
             online_user_ids: self.online.iter().copied().collect(),
             has_older: self.timeline.has_older,

@@ -118,16 +118,31 @@ impl Engine {
             state.contiguous = Some(message.seq);
         }
         let gap = state.behind();
-        match inserted {
-            Inserted::New { .. } => self.ctx.touch(conversation),
-            Inserted::Duplicate => {}
-            Inserted::Conflict => self.ctx.warn(text!(
-                "message ",
-                message.id,
-                " conflicts with a stored seq ",
-                message.seq
-            )),
-        }
+        // Kept unless older than everything a full window holds.
+        let kept = match inserted {
+            Inserted::New { .. } => {
+                self.ctx.touch(conversation);
+                let kept = state.timeline.stored(message.seq).cloned();
+                #[cfg(not(target_arch = "wasm32"))]
+                if let Some(view) = &kept {
+                    self.ctx.event(Event::Stored {
+                        conversation,
+                        message: view.clone(),
+                    });
+                }
+                kept
+            }
+            Inserted::Duplicate => None,
+            Inserted::Conflict => {
+                self.ctx.warn(text!(
+                    "message ",
+                    message.id,
+                    " conflicts with a stored seq ",
+                    message.seq
+                ));
+                None
+            }
+        };
         // Our own message, acknowledged by its echo or a history page: the send is done.
         let own = me.is_none_or(|me| me == message.sender_id);
         if own
@@ -146,17 +161,8 @@ impl Engine {
             self.sends.changed = true;
             self.flush(conversation);
         }
-        if live && matches!(inserted, Inserted::New { .. }) {
-            let view = self.conversations.get(conversation).and_then(|state| {
-                state
-                    .timeline
-                    .views()
-                    .into_iter()
-                    .find(|view| view.id == Some(message.id))
-            });
-            if let Some(view) = view {
-                self.ctx.event(Event::MessageReceived(view));
-            }
+        if live && let Some(view) = kept {
+            self.ctx.event(Event::MessageReceived(view));
         }
         if gap {
             self.ensure_backfill(conversation);

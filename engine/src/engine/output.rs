@@ -46,6 +46,17 @@ pub enum Event {
     StateChanged(ConnectionState),
     /// A message arrived that the timeline did not have (from `message:new`).
     MessageReceived(Arc<MessageView>),
+    /// A stored message entered a timeline that did not have it, whatever brought it
+    /// (`message:new`, a send's ack or echo, a history page): once per message per
+    /// engine, as the timeline's deduplication decides (one older than everything a full
+    /// window holds is not kept, and not reported). For accounting (the load tool counts
+    /// deliveries by it, not by reading timelines back); an app reads the snapshot. Not
+    /// in the wasm, whose size budget has no room for what no browser needs.
+    #[cfg(not(target_arch = "wasm32"))]
+    Stored {
+        conversation: ConversationId,
+        message: Arc<MessageView>,
+    },
     /// The conversation's view was replaced.
     ConversationChanged(ConversationId),
     /// Someone started or stopped typing.

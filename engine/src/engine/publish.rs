@@ -40,11 +40,20 @@ impl Engine {
             self.ctx
                 .event(Event::StateChanged(connection.state.clone()));
         }
-        let mut conversations = self.snapshot.conversations.clone();
+        // A snapshot no one else holds gives its views up to be patched in place (not in
+        // the wasm: see `Conversation::publish`).
+        let unique = match cfg!(target_arch = "wasm32") {
+            true => None,
+            false => Arc::get_mut(&mut self.snapshot),
+        };
+        let mut conversations = match unique {
+            Some(snapshot) => std::mem::take(&mut snapshot.conversations),
+            None => self.snapshot.conversations.clone(),
+        };
         let mut changed = connection_changed || outbox_len != self.snapshot.outbox_len;
         for id in std::mem::take(&mut self.ctx.dirty) {
-            if let Some(state) = self.conversations.get(id)
-                && conversations.replace(state.view(id))
+            if let Some(state) = self.conversations.get_mut(id)
+                && state.publish(id, &mut conversations)
             {
                 self.ctx.event(Event::ConversationChanged(id));
                 changed = true;
@@ -54,6 +63,11 @@ impl Engine {
             self.ctx.event(Event::OutboxChanged);
         }
         if !changed {
+            if let Some(snapshot) = Arc::get_mut(&mut self.snapshot)
+                && snapshot.conversations.is_empty()
+            {
+                snapshot.conversations = conversations;
+            }
             return;
         }
         self.snapshot = Arc::new(Snapshot {
