@@ -102,15 +102,20 @@ impl FleetClient {
 
     /// Connected, and every conversation joined and synced.
     pub fn caught_up(&self) -> bool {
-        let snapshot = self.client.snapshot();
-        snapshot.connection.state == ConnectionState::Connected
-            && self.conversations.iter().all(|id| {
-                snapshot
-                    .conversations
-                    .get(id)
-                    .is_some_and(|view| view.synced)
-            })
+        caught_up(&self.client, &self.conversations)
     }
+}
+
+/// Whether `client` is connected with every one of `conversations` joined and synced.
+pub fn caught_up(client: &NativeClient, conversations: &[ConversationId]) -> bool {
+    let snapshot = client.snapshot();
+    snapshot.connection.state == ConnectionState::Connected
+        && conversations.iter().all(|id| {
+            snapshot
+                .conversations
+                .get(id)
+                .is_some_and(|view| view.synced)
+        })
 }
 
 /// All the simulated users of a run.

@@ -139,16 +139,8 @@ impl Device {
 
     /// Running, connected, and every conversation joined and synced.
     pub(super) fn caught_up(&self) -> bool {
-        self.client().is_some_and(|client| {
-            let snapshot = client.snapshot();
-            snapshot.connection.state == ConnectionState::Connected
-                && self.conversations.iter().all(|id| {
-                    snapshot
-                        .conversations
-                        .get(id)
-                        .is_some_and(|view| view.synced)
-                })
-        })
+        self.client()
+            .is_some_and(|client| crate::fleet::caught_up(client, &self.conversations))
     }
 
     pub(super) fn connected(&self) -> bool {
