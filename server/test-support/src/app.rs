@@ -107,7 +107,15 @@ impl TestApp {
                 let _ = address_tx.send(format!("http://{}", app.local_addr()));
                 let (graceful, signalled) = tokio::sync::oneshot::channel::<()>();
                 let server = tokio::spawn(app.run_until_stopped(async move {
-                    let _ = signalled.await;
+                    // Only a graceful stop starts the shutdown. On a kill the sender is
+                    // dropped when `block_on` returns, while the runtime still runs: taking
+                    // that as a signal made a killed node leave the cluster gracefully in
+                    // the moment before its runtime went (its rows deleted, its
+                    // `user:offline` lost with it), so the survivor never reaped anything
+                    // (the intermittent `a_killed_nodes_users_go_offline_when_its_lease_runs_out`).
+                    if signalled.await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
                 }));
                 if let Ok(Stop::Graceful) = stopped.await {
                     let _ = graceful.send(());
@@ -118,9 +126,7 @@ impl TestApp {
             // no disconnect handler, no graceful leave; connections just close. Waiting for
             // that (not `shutdown_background`, which returns while the worker still runs)
             // is what makes `kill` return once the node is gone: a node still half running
-            // after `kill` went on with presence work against the database and left the
-            // survivor's reaping stuck (the intermittent
-            // `a_killed_nodes_users_go_offline_when_its_lease_runs_out`).
+            // after `kill` went on with presence work against the database.
             runtime.shutdown_timeout(std::time::Duration::from_secs(5));
         });
         let address = address_rx.recv().expect("the node's address");

@@ -158,6 +158,15 @@ pub async fn adapter_settings(adapter: Adapter) -> Option<ClusterAdapter> {
 
 /// One cluster node with `adapter` and `lease`, or `None` (skipped).
 pub async fn one_node(adapter: Adapter, lease: Duration) -> Option<TestApp> {
+    // The nodes' warnings and errors, shown with a failing test's output (`RUST_LOG`
+    // for more): what a node logged is most of what explains a cluster test's failure.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
     let settings = adapter_settings(adapter).await?;
     TestApp::spawn_cluster(1, settings, lease).await?.pop()
 }
