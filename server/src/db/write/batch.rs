@@ -60,15 +60,17 @@ pub(super) async fn insert_batch_postgres(
     .collect();
 
     // One row per unique message, in order: participant or not, and the stored message
-    // with its key if there is one.
+    // with its key if there is one. Both are subqueries on a unique key, so each is one
+    // index probe per message whatever plan is cached: a join here was planned (and the
+    // plan kept) as a hash join over a sequential scan of `messages`, which read the whole
+    // table for every batch (docs/BENCHMARKS.md, "PostgreSQL's cost per message").
     let lookups: Vec<(bool, Option<i64>)> = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM participants p \
                  WHERE p.conversation_id = i.conversation_id AND p.user_id = i.sender_id), \
-               m.id \
+               (SELECT m.id FROM messages m \
+                 WHERE m.sender_id = i.sender_id AND m.client_message_id = i.client_message_id) \
          FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[]) WITH ORDINALITY \
            AS i (conversation_id, sender_id, client_message_id, ord) \
-         LEFT JOIN messages m \
-           ON m.sender_id = i.sender_id AND m.client_message_id = i.client_message_id \
          ORDER BY i.ord",
     )
     .bind(
