@@ -95,6 +95,10 @@ fn main() -> anyhow::Result<()> {
     let commit = provenance::current_commit(&root);
     let machine = machine_description();
     println!("==> measuring commit {commit} on {machine}");
+    println!(
+        "==> open files per process: {}",
+        servers::raise_open_file_limit()
+    );
 
     println!("==> building chat-server and chat-load (release)");
     let status = Command::new("cargo")

@@ -23,6 +23,11 @@ pub struct ClientOptions {
     /// Seeds the engine's RNG (jitter, clientMessageIds): one seed, one run.
     pub seed: u64,
     pub token: TokenSource,
+    /// The HTTP client for the engine's REST calls. Each [`ClientOptions::new`] makes one
+    /// (its own connection pool, as an app has); many engines in one process (the load
+    /// tool) share one, so that they share its connections: 10,000 engines with a pool
+    /// each hold 10,000 idle connections and as many file descriptors.
+    pub http: reqwest::Client,
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -44,6 +49,7 @@ impl ClientOptions {
             config: Config::new(url),
             seed: random_seed(),
             token: Arc::new(token),
+            http: reqwest::Client::new(),
         }
     }
 }
@@ -113,7 +119,7 @@ impl NativeClient {
             control: control.clone(),
             events,
             sockets: HashMap::new(),
-            http: reqwest::Client::new(),
+            http: options.http,
         };
         let task = tokio::spawn(run_loop.run(control_rx));
         (

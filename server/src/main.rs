@@ -19,6 +19,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init_tracing();
+    raise_open_file_limit();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -45,5 +46,25 @@ async fn main() -> ExitCode {
             eprintln!("chat-server: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the soft open-file limit to the hard one. Every socket and every HTTP connection
+/// is a descriptor, and so is each database connection: at the soft limit (often 1,024)
+/// the server can neither accept clients nor reconnect to its database. Raising the hard
+/// limit is the service manager's job (`LimitNOFILE=`, docs/SERVER.md).
+fn raise_open_file_limit() {
+    use rlimit::Resource;
+    match Resource::NOFILE.get() {
+        Ok((soft, hard)) => {
+            if soft < hard
+                && let Err(e) = Resource::NOFILE.set(hard, hard)
+            {
+                tracing::warn!(soft, hard, error = %e, "could not raise the open-file limit");
+            }
+            let limit = Resource::NOFILE.get().map_or(soft, |(soft, _)| soft);
+            tracing::info!(limit, "open files allowed");
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the open-file limit"),
     }
 }
