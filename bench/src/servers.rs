@@ -274,6 +274,25 @@ fn fresh_database(admin_url: &str, database: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Open files each process may hold, for this process and so for the servers and the load
+/// tool it starts (they inherit it). 10,000 clients each hold a WebSocket and a REST
+/// connection, so the server and the load tool each need some 20,000 descriptors and a
+/// bit more; at the limit the server can neither accept nor open database connections, and
+/// a run measures that instead (issue 17's big-group at a 20,000 limit). Raised to
+/// 65,536 where this process may (root, or `CAP_SYS_RESOURCE`), else to the hard
+/// limit; returns the limit in force.
+pub fn raise_open_file_limit() -> u64 {
+    use rlimit::Resource;
+    const OPEN_FILES: u64 = 1 << 16;
+    if let Ok((soft, hard)) = Resource::NOFILE.get() {
+        let wanted = OPEN_FILES.max(soft);
+        if Resource::NOFILE.set(wanted, wanted.max(hard)).is_err() {
+            let _ = Resource::NOFILE.set(hard, hard);
+        }
+    }
+    Resource::NOFILE.get().map_or(0, |(soft, _)| soft)
+}
+
 #[cfg(test)]
 mod tests {
     use super::database_url;
@@ -289,23 +308,4 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/b"
         );
     }
-}
-
-/// Open files each process may hold, for this process and so for the servers and the load
-/// tool it starts (they inherit it). 10,000 clients each hold a WebSocket and a REST
-/// connection, so the server and the load tool each need some 20,000 descriptors and a
-/// bit more; at the limit the server can neither accept nor open database connections, and
-/// a run measures that instead (issue 17's big-group at a 20,000 limit). Raised to
-/// [`OPEN_FILES`] where this process may (root, or `CAP_SYS_RESOURCE`), else to the hard
-/// limit; returns the limit in force.
-pub fn raise_open_file_limit() -> u64 {
-    use rlimit::Resource;
-    const OPEN_FILES: u64 = 1 << 16;
-    if let Ok((soft, hard)) = Resource::NOFILE.get() {
-        let wanted = OPEN_FILES.max(soft);
-        if Resource::NOFILE.set(wanted, wanted.max(hard)).is_err() {
-            let _ = Resource::NOFILE.set(hard, hard);
-        }
-    }
-    Resource::NOFILE.get().map_or(0, |(soft, _)| soft)
 }
