@@ -19,7 +19,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init_tracing();
-    raise_open_file_limit();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -35,6 +34,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Once the configuration is known to be good (a refused one exits with one line).
+    raise_open_file_limit();
     // stdout on purpose: tests and the task runner read the chosen address from this line.
     #[allow(clippy::print_stdout)]
     {
