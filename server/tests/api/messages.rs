@@ -448,3 +448,81 @@ on_both_backends! {
     }
 
 }
+
+/// Group commit's one call on PostgreSQL, `insert_message_batch`, tested directly: a call
+/// that failed would go unnoticed elsewhere, since the writer then stores each message
+/// alone and every sender still gets the right answer, only slower.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_batch_function_stores_finds_and_refuses_in_one_call() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let (alice, bob, a) = pair(&app).await;
+    let eve = app.register("eve").await;
+    let before = app.store(&alice, a, "before").await;
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    let (one, two, eves) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    type Row = (bool, i64, i64, i64, i64, String, Option<String>, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT inserted, id, conversation_id, seq, sender_id, text, client_message_id, created_at_ms \
+         FROM insert_message_batch($1, $2, $3, $4)",
+    )
+    .bind(vec![a, a, a, a])
+    .bind(vec![alice.id, eve.id, bob.id, alice.id])
+    .bind(vec![one.clone(), eves, two.clone(), before.client_message_id.clone().unwrap()])
+    .bind(vec!["one", "eve's", "two", "before, again"])
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+
+    let find = |text: &str| {
+        rows.iter()
+            .find(|row| row.5 == text)
+            .unwrap_or_else(|| panic!("no row {text}: {rows:?}"))
+    };
+    assert_eq!(
+        rows.len(),
+        3,
+        "eve is not a participant: no row for her message: {rows:?}"
+    );
+    let (inserted, _, conversation, seq, sender, _, key, created_at_ms) = find("one").clone();
+    assert!(inserted);
+    assert_eq!(
+        (conversation, seq, sender, key.as_deref()),
+        (a, 2, alice.id, Some(one.as_str()))
+    );
+    assert!(created_at_ms > 0);
+    let (inserted, two_id, _, seq, sender, _, key, _) = find("two").clone();
+    assert!(inserted);
+    assert_eq!(
+        (seq, sender, key.as_deref()),
+        (3, bob.id, Some(two.as_str())),
+        "seqs follow the counter in batch order"
+    );
+    // The repeat is answered with the stored message, its text and seq unchanged.
+    let (inserted, id, _, seq, ..) = find("before").clone();
+    assert!(!inserted);
+    assert_eq!((id, seq), (before.id.0, 1));
+
+    // In the same transaction: the counter, the list's last message, the senders' watermarks.
+    let (last_seq, last_message_id): (i64, Option<i64>) =
+        sqlx::query_as("SELECT last_seq, last_message_id FROM conversations WHERE id = $1")
+            .bind(a)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((last_seq, last_message_id), (3, Some(two_id)));
+    let watermarks: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT user_id, last_read_seq FROM participants WHERE conversation_id = $1 ORDER BY user_id",
+    )
+    .bind(a)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(watermarks, vec![(alice.id, 2), (bob.id, 3)]);
+    pool.close().await;
+}

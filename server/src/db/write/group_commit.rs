@@ -9,7 +9,7 @@
 //! after its batch has committed.
 //!
 //! There is one writer: more writers split the same arrivals into smaller batches, so
-//! each message carries more of a batch's fixed cost (five round trips). Measured at
+//! each message carries more of a batch's fixed cost (a round trip and a commit). Measured at
 //! 3,500 msgs/s on 2 cores, delivery p99 was 106 ms with one writer, 932 ms with two and
 //! 1,499 ms with four (docs/BENCHMARKS.md).
 //!

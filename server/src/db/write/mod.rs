@@ -14,9 +14,10 @@
 //!   `SQLITE_SYNCHRONOUS`) each commit waits for the disk, which bounds the send rate
 //!   (docs/BENCHMARKS.md, "SQLite commits"); batching as on PostgreSQL would raise it.
 //! - **PostgreSQL** ([`group_commit`]): senders queue their message; one writer task takes
-//!   what is queued and stores it in one transaction ([`batch::insert_batch_postgres`]):
-//!   the batch's conversations locked in id order (`SELECT … FOR UPDATE`, so two nodes'
-//!   batches never deadlock), seqs handed out in batch order, one `UNNEST` insert. A batch
+//!   what is queued and stores it in one transaction, one call of the SQL function
+//!   `insert_message_batch` ([`batch::insert_batch_postgres`]): the batch's conversations
+//!   locked in id order (`SELECT … FOR UPDATE`, so two nodes' batches never deadlock),
+//!   seqs handed out in batch order, one `UNNEST` insert. A batch
 //!   that fails is retried message by message through [`Db::insert_message_alone`], the
 //!   same statements as SQLite's, where the UPDATE's row lock does the serialising.
 //!
