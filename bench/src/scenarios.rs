@@ -19,7 +19,15 @@ pub struct Scenario {
 }
 
 /// Every scenario, in the order a run and its summary list them.
-pub const NAMES: [&str; 6] = ["steady", "ramp", "idle", "storm", "storm-5000", "big-group"];
+pub const NAMES: [&str; 7] = [
+    "steady",
+    "ramp",
+    "ramp-fine",
+    "idle",
+    "storm",
+    "storm-5000",
+    "big-group",
+];
 
 /// What a run without `--scenarios` runs: issue 8's four. The two of issue 17 take longer
 /// to set up (big-group signs up 10,000 users) and are asked for by name.
@@ -110,6 +118,50 @@ impl Scenario {
                     "100",
                     "--max-rate",
                     "300",
+                    "--step-duration",
+                    "2",
+                ],
+                false,
+            ),
+            // The same ramp in steps of 250 from 250 (issue 17): a server that keeps up with
+            // less than 1,000 msgs/s, where "ramp" starts, still gets a sustained rate.
+            ("ramp-fine", false) => (
+                "ramp-fine",
+                &[
+                    "ramp",
+                    "--users",
+                    "1500",
+                    "--conversations",
+                    "375",
+                    "--participants",
+                    "4",
+                    "--start-rate",
+                    "250",
+                    "--step",
+                    "250",
+                    "--max-rate",
+                    "12000",
+                    "--step-duration",
+                    "10",
+                ],
+                false,
+            ),
+            ("ramp-fine", true) => (
+                "ramp-fine",
+                &[
+                    "ramp",
+                    "--users",
+                    "40",
+                    "--conversations",
+                    "10",
+                    "--participants",
+                    "4",
+                    "--start-rate",
+                    "25",
+                    "--step",
+                    "25",
+                    "--max-rate",
+                    "75",
                     "--step-duration",
                     "2",
                 ],

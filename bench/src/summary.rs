@@ -30,7 +30,7 @@ fn cell(value: Option<f64>, decimals: usize) -> String {
 fn headline(scenario: &str) -> (&'static str, &'static [&'static str], bool) {
     match scenario {
         "steady" | "big-group" => ("delivery p99 (ms)", &["delivery", "p99_ms"], true),
-        "ramp" => (
+        "ramp" | "ramp-fine" => (
             "sustained msgs/s (p99 < 100 ms)",
             &["sustained_rate"],
             false,
@@ -97,8 +97,8 @@ pub fn markdown(runs: &[Run], machine: &str) -> String {
                 cell(number(r, &["integrity", "duplicates"]), 0),
             );
         }
-        if scenario == "ramp" {
-            ramp_steps(&mut out, runs);
+        if is_ramp(scenario) {
+            ramp_steps(&mut out, &scenario_runs);
         }
         server_cpu(&mut out, &scenario_runs);
         let (what, path, lower_is_better) = headline(scenario);
@@ -230,9 +230,13 @@ fn server_cpu(out: &mut String, runs: &[&Run]) {
     }
 }
 
+/// The scenarios that step the offered rate up until the server falls behind.
+fn is_ramp(scenario: &str) -> bool {
+    matches!(scenario, "ramp" | "ramp-fine")
+}
+
 /// Each ramp step of each run: acked rate and delivery p50 / p99 at every offered rate.
-fn ramp_steps(out: &mut String, runs: &[Run]) {
-    let ramps: Vec<&Run> = runs.iter().filter(|r| r.scenario == "ramp").collect();
+fn ramp_steps(out: &mut String, ramps: &[&Run]) {
     let steps =
         |run: &Run| -> Vec<Value> { run.report["ramp"].as_array().cloned().unwrap_or_default() };
     let mut rates: Vec<f64> = ramps
@@ -246,17 +250,17 @@ fn ramp_steps(out: &mut String, runs: &[Run]) {
         out,
         "\nEach step: acked msgs/s, delivery p50 / p99 (ms).\n\n| offered msgs/s |"
     );
-    for run in &ramps {
+    for run in ramps {
         let _ = write!(out, " {} (round {}) |", run.target.label(), run.round);
     }
     let _ = write!(out, "\n|---|");
-    for _ in &ramps {
+    for _ in ramps {
         out.push_str("---|");
     }
     out.push('\n');
     for rate in rates {
         let _ = write!(out, "| {rate:.0} |");
-        for run in &ramps {
+        for run in ramps {
             let step = steps(run)
                 .into_iter()
                 .find(|step| step["offered_rate"].as_f64() == Some(rate));
@@ -278,12 +282,19 @@ fn ramp_steps(out: &mut String, runs: &[Run]) {
     }
 }
 
-/// `ramp.svg`: delivery p50 and p99 against offered rate, both servers, every round.
+/// `ramp.svg` (and `ramp-fine.svg`): delivery p50 and p99 against offered rate, both
+/// servers, every round.
 pub fn charts(runs: &[Run], out: &Path) -> anyhow::Result<()> {
-    let ramps: Vec<&Run> = runs.iter().filter(|r| r.scenario == "ramp").collect();
-    if ramps.is_empty() {
-        return Ok(());
+    for scenario in ["ramp", "ramp-fine"] {
+        let ramps: Vec<&Run> = runs.iter().filter(|r| r.scenario == scenario).collect();
+        if !ramps.is_empty() {
+            ramp_chart(&ramps, &out.join(format!("{scenario}.svg")))?;
+        }
     }
+    Ok(())
+}
+
+fn ramp_chart(ramps: &[&Run], path: &Path) -> anyhow::Result<()> {
     let points = |run: &Run, key: &str| -> Vec<(f64, f64)> {
         run.report["ramp"]
             .as_array()
@@ -310,8 +321,7 @@ pub fn charts(runs: &[Run], out: &Path) -> anyhow::Result<()> {
         .flat_map(|r| points(r, "p99_ms"))
         .map(|p| p.1)
         .fold(1.0, f64::max);
-    let path = out.join("ramp.svg");
-    let root = SVGBackend::new(&path, (900, 560)).into_drawing_area();
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
@@ -468,5 +478,53 @@ mod tests {
             "Measured: commit not recorded (chat-server (Rust) round 1, Node.js peer round 1); \
              commit `def456-dirty` (Node.js peer round 2)."
         );
+    }
+
+    #[test]
+    fn a_fine_ramp_gets_its_own_steps_and_ratio() {
+        let ramp = |sustained: f64, steps: Value| json!({ "connected": 8, "connections": 8, "sustained_rate": sustained, "ramp": steps });
+        let step = |offered: f64, acked: f64, p99: f64| {
+            json!({ "offered_rate": offered, "acked_rate": acked,
+                    "delivery": { "p50_ms": 1.0, "p99_ms": p99 } })
+        };
+        let runs = [
+            Run {
+                scenario: "ramp",
+                ..run(
+                    Target::Rust,
+                    1,
+                    ramp(1000.0, json!([step(1000.0, 1000.0, 5.0)])),
+                )
+            },
+            Run {
+                scenario: "ramp-fine",
+                ..run(
+                    Target::Rust,
+                    1,
+                    ramp(
+                        500.0,
+                        json!([step(250.0, 250.0, 4.0), step(500.0, 500.0, 6.0)]),
+                    ),
+                )
+            },
+            Run {
+                scenario: "ramp-fine",
+                ..run(
+                    Target::Peer,
+                    1,
+                    ramp(250.0, json!([step(250.0, 250.0, 40.0)])),
+                )
+            },
+        ];
+        let summary = markdown(&runs, "m");
+        let fine = &summary[summary.find("### ramp-fine").expect("a ramp-fine section")..];
+        assert!(
+            fine.contains("| 250 | 250 · 1.0 / 4.0 | 250 · 1.0 / 40.0 |"),
+            "{fine}"
+        );
+        assert!(fine.contains("| 500 | 500 · 1.0 / 6.0 | – |"), "{fine}");
+        // The coarse ramp's step is not in the fine ramp's table, and the ratio is 500 / 250.
+        assert!(!fine.contains("| 1000 |"), "{fine}");
+        assert!(fine.contains("2.00"), "{fine}");
     }
 }
