@@ -35,8 +35,8 @@ use std::process::Command;
     about = "Benchmark chat-server against the Node.js peer"
 )]
 struct Cli {
-    /// Scenarios to run: steady, ramp, idle, storm, storm-5000, big-group (default: the
-    /// first four).
+    /// Scenarios to run: steady, ramp, ramp-fine, idle, storm, storm-5000, big-group
+    /// (default: steady, ramp, idle, storm).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Rounds per scenario (each round runs both servers, in alternating order).
