@@ -106,7 +106,12 @@ impl Server {
             .envs(env.iter().cloned())
             .current_dir(&dir)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            // The server's errors, and after a restart the new process's output too
+            // (the restart script appends): what to read when a run goes wrong.
+            .stderr(
+                std::fs::File::create(&log)
+                    .with_context(|| format!("creating {}", log.display()))?,
+            );
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", program.display()))?;
@@ -125,7 +130,7 @@ impl Server {
                  # kill returns before the process is gone: wait until the port is let go.\n\
                  for _ in $(seq 1 600); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null || break; sleep 0.01; done\n\
                  cd '{dir}' || exit 1\n\
-                 {exports}nohup '{program}' {args} > '{log}' 2>&1 &\n\
+                 {exports}nohup '{program}' {args} >> '{log}' 2>&1 &\n\
                  new=$!\n\
                  echo $new > '{pid}'\n\
                  for _ in $(seq 1 600); do\n\
