@@ -1,6 +1,7 @@
 //! The Markdown summary (figures per run, ratios within each round) and the SVG charts.
 
 use crate::provenance::{self, COMMIT_NOT_RECORDED};
+use crate::scenarios::NAMES;
 use crate::servers::Target;
 use plotters::prelude::*;
 use serde_json::Value;
@@ -30,7 +31,7 @@ fn cell(value: Option<f64>, decimals: usize) -> String {
 fn headline(scenario: &str) -> (&'static str, &'static [&'static str], bool) {
     match scenario {
         "steady" | "big-group" => ("delivery p99 (ms)", &["delivery", "p99_ms"], true),
-        "ramp" | "ramp-fine" => (
+        name if is_ramp(name) => (
             "sustained msgs/s (p99 < 100 ms)",
             &["sustained_rate"],
             false,
@@ -285,7 +286,7 @@ fn ramp_steps(out: &mut String, ramps: &[&Run]) {
 /// `ramp.svg` (and `ramp-fine.svg`): delivery p50 and p99 against offered rate, both
 /// servers, every round.
 pub fn charts(runs: &[Run], out: &Path) -> anyhow::Result<()> {
-    for scenario in ["ramp", "ramp-fine"] {
+    for scenario in NAMES.into_iter().filter(|name| is_ramp(name)) {
         let ramps: Vec<&Run> = runs.iter().filter(|r| r.scenario == scenario).collect();
         if !ramps.is_empty() {
             ramp_chart(&ramps, &out.join(format!("{scenario}.svg")))?;

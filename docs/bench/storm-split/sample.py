@@ -76,9 +76,9 @@ def main(out_path):
             out.write("%.2f\t%d\t%d\t%d\t%d\n" % r)
     # The window: from the last sample of the server that was killed (the pid before the
     # restarted one; the pid file may name an earlier run's server when sampling starts)
-    # to the end.
+    # to the end. A sample taken while the restart rewrote the pid file reads no pid: skipped.
     last_pid = rows[-1][1]
-    kill = max(i for i, r in enumerate(rows) if r[1] != last_pid)
+    kill = max(i for i, r in enumerate(rows) if r[1] and r[1] != last_pid)
     a, b = rows[kill], rows[-1]
     # chat-load's ticks: its last reading before it exited.
     load_end = max(r[3] for r in rows)
