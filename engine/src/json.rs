@@ -221,7 +221,7 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn peek(&self) -> Option<u8> {
         self.text.get(self.at).copied()
     }
@@ -271,25 +271,53 @@ impl Reader<'_> {
                 Some(Value::Array(items))
             }
             b'{' => {
-                let depth = depth.checked_sub(1).filter(|d| *d > 0)?;
-                self.at += 1;
                 let mut map = Object::default();
-                if !self.eat(b'}') {
-                    loop {
-                        self.skip_space();
-                        let key = self.string()?;
-                        self.eat(b':').then_some(())?;
-                        map.insert(key, self.value(depth)?);
-                        if self.eat(b'}') {
-                            break;
-                        }
-                        self.eat(b',').then_some(())?;
-                    }
-                }
+                self.members(depth, |reader, depth| {
+                    let key = reader.string()?;
+                    reader.eat(b':').then_some(())?;
+                    map.insert(key, reader.value(depth)?);
+                    Some(())
+                })?;
                 Some(Value::Object(map))
             }
             _ => self.number(),
         }
+    }
+
+    /// An object, the reader on its `{`: `member` reads each `"key": value` (given the
+    /// depth left for the value).
+    fn members(
+        &mut self,
+        depth: u32,
+        mut member: impl FnMut(&mut Self, u32) -> Option<()>,
+    ) -> Option<()> {
+        (self.peek()? == b'{').then_some(())?;
+        let depth = depth.checked_sub(1).filter(|d| *d > 0)?;
+        self.at += 1;
+        if !self.eat(b'}') {
+            loop {
+                self.skip_space();
+                member(self, depth)?;
+                if self.eat(b'}') {
+                    break;
+                }
+                self.eat(b',').then_some(())?;
+            }
+        }
+        Some(())
+    }
+
+    /// A key without escapes or control characters, as the bytes between its quotes
+    /// (`None` for any other, which only the general reader takes).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn plain_key(&mut self) -> Option<&'a [u8]> {
+        (self.peek()? == b'"').then_some(())?;
+        let start = self.at + 1;
+        let end = start + self.text.get(start..)?.iter().position(|&b| b == b'"')?;
+        let key = self.text.get(start..end)?;
+        key.iter().all(|&b| b != b'\\' && b >= 0x20).then_some(())?;
+        self.at = end + 1;
+        Some(key)
     }
 
     /// A number by JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
@@ -542,18 +570,71 @@ pub(crate) fn user_id(value: &Value) -> Option<UserId> {
     value.as_i64().map(UserId)
 }
 
-/// A stored message (`message:new`, history pages, the HTTP fallback's answer).
+/// A stored message (history pages, list items, the HTTP fallback's answer).
 pub(crate) fn message(value: &Value) -> Option<Message> {
     let o = value.as_object()?;
+    message_of(|key| o.get(key))
+}
+
+/// A stored message from its fields, whatever holds them.
+fn message_of<'v>(field: impl Fn(&str) -> Option<&'v Value>) -> Option<Message> {
     Some(Message {
-        id: MessageId(i64_field(o, "id")?),
-        conversation_id: ConversationId(i64_field(o, "conversationId")?),
-        seq: i64_field(o, "seq")?,
-        sender_id: UserId(i64_field(o, "senderId")?),
-        text: string_field(o, "text")?,
-        client_message_id: optional(o, "clientMessageId", |v| v.as_str().map(str::to_owned))?,
-        created_at: string_field(o, "createdAt")?,
+        id: MessageId(field("id")?.as_i64()?),
+        conversation_id: ConversationId(field("conversationId")?.as_i64()?),
+        seq: field("seq")?.as_i64()?,
+        sender_id: UserId(field("senderId")?.as_i64()?),
+        text: field("text")?.as_str()?.to_owned(),
+        client_message_id: match field("clientMessageId") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(value.as_str()?.to_owned()),
+        },
+        created_at: field("createdAt")?.as_str()?.to_owned(),
     })
+}
+
+/// A stored message's keys, in the order [`message_new_args`] keeps their values.
+#[cfg(not(target_arch = "wasm32"))]
+const MESSAGE_KEYS: [&str; 7] = [
+    "id",
+    "conversationId",
+    "seq",
+    "senderId",
+    "text",
+    "clientMessageId",
+    "createdAt",
+];
+
+/// `message:new`'s arguments after its name, `{…}]` and nothing more, read straight into
+/// a [`Message`]: the one event every chat message brings to every recipient, so it
+/// skips the `Value` tree the general path builds (an `Object` with a `String` per key;
+/// docs/CLIENT.md, "Incoming messages"). The same rules as [`message`]; `None` for
+/// anything else (a key with escapes, more arguments), which the general path then reads
+/// and, if it must, refuses. Native only, as its caller ([`crate::protocol::message_new`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn message_new_args(text: &str) -> Option<Message> {
+    let mut reader = Reader {
+        text: text.as_bytes(),
+        at: 0,
+    };
+    let mut fields: [Option<Value>; MESSAGE_KEYS.len()] = Default::default();
+    let at = |key: &[u8]| MESSAGE_KEYS.iter().position(|k| k.as_bytes() == key);
+    reader.skip_space();
+    // At the depth of the object in `[name, {…}]`, as the general path reads it.
+    reader.members(MAX_DEPTH - 1, |reader, depth| {
+        let key = reader.plain_key()?;
+        reader.eat(b':').then_some(())?;
+        let value = reader.value(depth)?;
+        if let Some(at) = at(key) {
+            fields[at] = Some(value); // a later duplicate wins, as in an `Object`
+        }
+        Some(())
+    })?;
+    (reader.eat(b']') && {
+        reader.skip_space();
+        reader.at == text.len()
+    })
+    .then_some(())?;
+    message_of(|key| fields[at(key.as_bytes())?].as_ref())
 }
 
 pub(crate) fn typing(value: &Value) -> Option<Typing> {

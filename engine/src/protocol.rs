@@ -234,6 +234,17 @@ fn json_list_into(out: &mut String, name: Option<&str>, args: &[Value]) {
     out.push(']');
 }
 
+/// The message of a `42["message:new",{…}]` frame, read without a `Value` tree
+/// ([`json::message_new_args`]); `None` for any other frame, which [`decode`] reads.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn message_new(frame: &str) -> Option<chat_wire::Message> {
+    let args = frame
+        .strip_prefix("42[\"")?
+        .strip_prefix(chat_wire::event::MESSAGE_NEW)?
+        .strip_prefix("\",")?;
+    json::message_new_args(args)
+}
+
 fn decode_socket(body: &str) -> Result<SocketPacket, DecodeError> {
     let mut chars = body.chars();
     let kind = chars.next();
@@ -481,8 +492,115 @@ mod tests {
         assert!(decode("42/é").is_err());
     }
 
+    /// What the general path makes of a frame's message: the decoded event's first
+    /// argument read as a stored message (`None` if the frame or the message is refused).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn general_message(frame: &str) -> Option<chat_wire::Message> {
+        match decode(frame) {
+            Ok(Packet::Message(SocketPacket::Event {
+                ack: None,
+                name,
+                args,
+            })) if name == chat_wire::event::MESSAGE_NEW => json::message(args.first()?),
+            _ => None,
+        }
+    }
+
+    /// A JSON value of any shape for a message's fields: the right types, wrong ones, and
+    /// the numbers and strings that are easy to get wrong.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn any_field_value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            4 => any::<i64>().prop_map(|n| n.to_string()),
+            1 => Just("18446744073709551615".to_owned()),
+            1 => Just("1.5".to_owned()),
+            1 => Just("-0".to_owned()),
+            1 => Just("1e2".to_owned()),
+            2 => Just("null".to_owned()),
+            1 => Just("true".to_owned()),
+            4 => ".{0,8}".prop_map(|t| serde_json::Value::String(t).to_string()),
+            1 => Just(r#""\u00e9\n\"""#.to_owned()),
+            1 => Just(r#""\ud800""#.to_owned()),
+            1 => Just("\"raw\u{1}control\"".to_owned()),
+        ];
+        leaf.prop_recursive(2, 6, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(inner, 0..3).prop_map(|v| {
+                    let members: Vec<String> = v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| format!("\"k{i}\":{x}"))
+                        .collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// A key: the message's own, one written with an escape, a near miss, or another.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn any_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::sample::select(vec![
+                "id", "conversationId", "seq", "senderId", "text", "clientMessageId", "createdAt",
+            ])
+            .prop_map(|k| format!("\"{k}\"")),
+            1 => Just(r#""\u0069d""#.to_owned()),
+            1 => Just(r#""seq\u0000""#.to_owned()),
+            1 => Just("\"se\u{1}q\"".to_owned()),
+            1 => Just(r#""Seq""#.to_owned()),
+            1 => Just(r#""extra""#.to_owned()),
+        ]
+    }
+
     #[cfg(not(target_arch = "wasm32"))]
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// The hot path and the general path read every `message:new` frame alike: what the
+        /// hot path takes, the general path takes as the same message; and a frame as the
+        /// server writes it (compact, one argument, plain keys) the hot path always takes
+        /// when the general path does.
+        #[test]
+        fn the_hot_path_reads_messages_as_the_general_path_does(
+            members in prop::collection::vec((any_key(), any_field_value()), 0..6),
+            space in prop_oneof![3 => Just(""), 1 => Just(" "), 1 => Just("\n\t ")],
+            tail in prop_oneof![
+                6 => Just("]"),
+                1 => prop::sample::select(vec![" ] ", "],", ",{}]", "", "]]", "] x"]),
+            ],
+            canonical in any::<bool>(),
+        ) {
+            let complete = [
+                ("\"id\"", "7"), ("\"conversationId\"", "3"), ("\"seq\"", "12"),
+                ("\"senderId\"", "2"), ("\"text\"", "\"hi\""), ("\"createdAt\"", "\"t\""),
+            ];
+            let mut members: Vec<(String, String)> = members;
+            if canonical {
+                // A whole message first, so that some frames are ones the server could send.
+                let whole = complete.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+                members = whole.chain(members).collect();
+            }
+            let body: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("{space}{k}{space}:{space}{v}{space}"))
+                .collect();
+            let frame = format!("42[\"message:new\",{space}{{{}}}{tail}", body.join(","));
+            let fast = message_new(&frame);
+            let general = general_message(&frame);
+            if fast.is_some() {
+                prop_assert_eq!(&fast, &general, "{}", frame);
+            }
+            let plain = space.is_empty()
+                && tail == "]"
+                && members.iter().all(|(k, _)| !k.contains('\\') && !k.contains('\u{1}'));
+            if plain {
+                prop_assert_eq!(&fast, &general, "{}", frame);
+            }
+        }
+
         #[test]
         fn decoder_never_panics_on_arbitrary_text(frame in ".{0,64}") {
             let _ = decode(&frame);

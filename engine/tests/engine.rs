@@ -716,6 +716,10 @@ fn bad_input_is_ignored_with_a_reason_and_never_corrupts_the_timeline() {
         "42[\"message:new\",{\"id\":5,\"conversationId\":77,\"seq\":1,\"senderId\":2,\"text\":\"x\",\"clientMessageId\":null,\"createdAt\":\"t\"}]",
         "42[\"message:new\",{\"id\":5,\"conversationId\":10,\"seq\":-3,\"senderId\":2,\"text\":\"x\",\"clientMessageId\":null,\"createdAt\":\"t\"}]",
         "42[\"message:new\",{\"id\":99,\"conversationId\":10,\"seq\":1,\"senderId\":2,\"text\":\"conflict\",\"clientMessageId\":null,\"createdAt\":\"t\"}]",
+        // A later duplicate key wins (here one of the wrong type), and text after the
+        // event is refused, whichever way the frame is read.
+        "42[\"message:new\",{\"id\":98,\"conversationId\":10,\"seq\":2,\"senderId\":2,\"text\":\"x\",\"createdAt\":\"t\",\"seq\":\"2\"}]",
+        "42[\"message:new\",{\"id\":98,\"conversationId\":10,\"seq\":2,\"senderId\":2,\"text\":\"x\",\"createdAt\":\"t\"}] x",
         "42[\"typing:start\",5]",
         "42[\"typing:start\",{\"conversationId\":77,\"userId\":2}]",
         "42[\"user:online\",\"me\"]",

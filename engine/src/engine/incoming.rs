@@ -20,6 +20,8 @@ impl Engine {
         match self.link.handle_frame(&mut self.ctx, socket, frame) {
             Incoming::Handled => {}
             Incoming::Connected(socket) => self.on_connected(socket),
+            #[cfg(not(target_arch = "wasm32"))]
+            Incoming::MessageNew(message) => self.on_message(message, true),
             Incoming::Event { name, args } => self.on_event(&name, args),
             Incoming::Ack { id, args } => self.on_ack(id, args),
             Incoming::Lost(reason) => self.lose_connection(&reason, true),

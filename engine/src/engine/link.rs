@@ -62,6 +62,9 @@ pub(crate) enum Incoming {
     Handled,
     /// The Socket.IO handshake completed on this socket.
     Connected(SocketId),
+    /// `message:new`, read on the hot path (once connected; native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    MessageNew(chat_wire::Message),
     Event {
         name: String,
         args: Vec<Value>,
@@ -298,6 +301,16 @@ impl Link {
         socket: SocketId,
         frame: &str,
     ) -> Incoming {
+        // The hot path: a chat message, read straight into its type (anything else, or
+        // before the handshake, goes the general way). Native only: the wasm build has
+        // no room for it (docs/CLIENT.md, "Incoming messages").
+        #[cfg(not(target_arch = "wasm32"))]
+        if let State::Connected(_) = self.state
+            && let Some(message) = protocol::message_new(frame)
+        {
+            self.heard(ctx);
+            return Incoming::MessageNew(message);
+        }
         let packet = match protocol::decode(frame) {
             Ok(packet) => packet,
             Err(e) => {
@@ -305,10 +318,7 @@ impl Link {
                 return Incoming::Handled;
             }
         };
-        if matches!(self.state, State::Handshaking(_) | State::Connected(_)) {
-            self.timers
-                .set(Timer::Heartbeat, ctx.now + self.heartbeat_ms);
-        }
+        self.heard(ctx);
         match packet {
             Packet::Open(open) => {
                 if self.state != State::Opening(socket) {
@@ -360,6 +370,14 @@ impl Link {
                 }
             }
             Packet::Message(SocketPacket::Ack { id, args }) => Incoming::Ack { id, args },
+        }
+    }
+
+    /// A frame arrived: the server is alive.
+    fn heard(&mut self, ctx: &Ctx) {
+        if matches!(self.state, State::Handshaking(_) | State::Connected(_)) {
+            self.timers
+                .set(Timer::Heartbeat, ctx.now + self.heartbeat_ms);
         }
     }
 
