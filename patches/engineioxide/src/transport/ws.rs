@@ -65,18 +65,29 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
         .ok_or(Error::InvalidWebSocketKey)?
         .clone();
 
-    tokio::spawn(async move {
+    // [patch] The upgrade and the handshake run boxed, and the box is freed once they are
+    // done: the connection's task, which lives as long as the socket, then holds only what
+    // reading the socket needs. Unboxed, it kept room for the request, its head and the
+    // handshake's futures for the socket's whole life (2.7 KB a socket; patches/README.md).
+    let start_engine = engine.clone();
+    let start: StartFuture<H> = Box::pin(async move {
         let conn = hyper::upgrade::on(req)
             .await
             .map(hyper_util::rt::TokioIo::new);
-
-        let res = match conn {
-            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, parts).await,
+        match conn {
+            Ok(conn) => Some(start(start_engine, conn, protocol, sid, parts).await),
             Err(_e) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!("ws upgrade error: {}", _e);
-                return;
+                None
             }
+        }
+    });
+    tokio::spawn(async move {
+        let res = match start.await {
+            Some(Ok((socket, rx))) => Ok(run(&engine, rx, socket).await),
+            Some(Err(e)) => Err(e),
+            None => return,
         };
 
         match res {
@@ -114,6 +125,35 @@ pub async fn on_init<H: EngineIoHandler, S>(
     sid: Option<Sid>,
     req_data: Parts,
 ) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (socket, rx) = start(engine.clone(), conn, protocol, sid, req_data).await?;
+    run(&engine, rx, socket).await;
+    Ok(())
+}
+
+/// [patch] What [`new_req`]'s task awaits before the connection runs, boxed.
+type StartFuture<H> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Option<Result<Started<<H as EngineIoHandler>::Data, Upgraded>, Error>>,
+            > + Send,
+    >,
+>;
+type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
+/// [patch] A started connection: its socket and the stream to read from.
+type Started<D, S> = (Arc<Socket<D>>, SplitStream<WebSocketStream<S>>);
+
+/// [patch] The first half of [`on_init`]: the handshake (or the upgrade from polling);
+/// spawns the writer.
+async fn start<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<Started<H::Data, S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -168,9 +208,19 @@ where
 
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
+    Ok((socket, rx))
+}
 
+/// [patch] The second half of [`on_init`]: reads the socket until it closes.
+async fn run<H: EngineIoHandler, S>(
+    engine: &Arc<EngineIo<H>>,
+    rx: SplitStream<WebSocketStream<S>>,
+    socket: Arc<Socket<H::Data>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     // pipe between internal socket channel and websocket
-    match forward_to_handler(&engine, rx, &socket)
+    match forward_to_handler(engine, rx, &socket)
         .with_cancellation_token(&socket.cancellation_token)
         .await
     {
@@ -192,7 +242,6 @@ where
             tracing::debug!(sid = %socket.id, "socket is closing");
         }
     }
-    Ok(())
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -215,7 +264,7 @@ where
                 }
                 Packet::Pong | Packet::Ping => {
                     // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
+                    socket.heartbeat_tx.notify_one();
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
@@ -313,11 +362,11 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
             items = buffered_rx.recv() => {
                 match items {
                     Some(packets) => {
-                        for item in packets {
+                        for item in *packets {
                             map_fn!(item);
                         }
                         while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
+                            for item in *packets {
                                 map_fn!(item);
                             }
                         }
@@ -331,7 +380,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                 if let Some(packets) = val {
                     #[cfg(feature = "tracing")]
                     tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
+                    for item in *packets {
                         map_fn!(item);
                     }
                 }
@@ -412,7 +461,7 @@ where
     // We send a last Noop request to close a potential waiting polling request.
     socket
         .internal_tx
-        .send(smallvec![Packet::Noop])
+        .send(Box::new(smallvec![Packet::Noop]))
         .await
         .map_err(|_| Error::Upgrade)?;
 
