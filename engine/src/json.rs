@@ -532,7 +532,15 @@ fn string_field(o: &Object, key: &str) -> Option<String> {
 
 /// An optional field: missing or `null` is `Some(None)`; the wrong type is `None`.
 fn optional<T>(o: &Object, key: &str, read: impl Fn(&Value) -> Option<T>) -> Option<Option<T>> {
-    match o.get(key) {
+    optional_value(o.get(key), read)
+}
+
+/// [`optional`] of a field however found.
+fn optional_value<T>(
+    field: Option<&Value>,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Option<Option<T>> {
+    match field {
         None | Some(Value::Null) => Some(None),
         Some(value) => read(value).map(Some),
     }
@@ -584,10 +592,9 @@ fn message_of<'v>(field: impl Fn(&str) -> Option<&'v Value>) -> Option<Message> 
         seq: field("seq")?.as_i64()?,
         sender_id: UserId(field("senderId")?.as_i64()?),
         text: field("text")?.as_str()?.to_owned(),
-        client_message_id: match field("clientMessageId") {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(value.as_str()?.to_owned()),
-        },
+        client_message_id: optional_value(field("clientMessageId"), |v| {
+            v.as_str().map(str::to_owned)
+        })?,
         created_at: field("createdAt")?.as_str()?.to_owned(),
     })
 }
